@@ -1,0 +1,46 @@
+# The two commands the README starts with: `make run` and `make test`.
+# Both create .venv/ from constraints.txt on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run chat test lint setup lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# With a channel token in the environment this starts the bot; without one it opens the
+# terminal chat on the default SQLite database.
+run: $(STAMP)
+	@if [ -n "$$TELEGRAM_BOT_TOKEN$$WHATSAPP_ACCESS_TOKEN" ]; then \
+		$(BIN)/interview-coach run; \
+	else \
+		$(BIN)/interview-coach chat; \
+	fi
+
+chat: $(STAMP)
+	$(BIN)/interview-coach chat
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/interview-coach content check
+
+lock:
+	rm -rf /tmp/ic-lock && $(PYTHON) -m venv /tmp/ic-lock
+	/tmp/ic-lock/bin/pip install --quiet -e '.[dev]'
+	(echo "# Exact versions for .venv; regenerate with 'make lock'."; \
+	 /tmp/ic-lock/bin/pip freeze --exclude-editable) > constraints.txt
+
+clean:
+	rm -rf $(VENV)

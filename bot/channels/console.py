@@ -1,0 +1,73 @@
+"""The terminal chat: one user message per line, replies printed, buttons as numbered
+options. Typing an option's number or its label taps it."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from typing import TextIO
+
+from handlers.parsing import simplify
+from handlers.router import Coach
+from handlers.types import Button, Inbound, Reply
+
+CHANNEL = "console"
+PROMPT = "kamu> "
+
+
+def render(reply: Reply) -> str:
+    lines = [reply.text]
+    lines += [f"  {number}. {button.label}" for number, button in enumerate(reply.buttons, 1)]
+    return "\n".join(lines)
+
+
+def _chosen_button(text: str, buttons: tuple[Button, ...]) -> Button | None:
+    choice = simplify(text)
+    if choice.isdigit() and 1 <= int(choice) <= len(buttons):
+        return buttons[int(choice) - 1]
+    return next((b for b in buttons if simplify(b.label) == choice), None)
+
+
+class ConsoleChat:
+    def __init__(self, coach: Coach, output: TextIO, chat_id: str, name: str) -> None:
+        self._coach = coach
+        self._output = output
+        self._chat_id = chat_id
+        self._name = name
+        self._buttons: tuple[Button, ...] = ()
+
+    async def send_line(self, line: str) -> list[Reply]:
+        text = line.rstrip("\r\n")
+        button = _chosen_button(text, self._buttons) if text.strip() else None
+        inbound = Inbound(
+            channel=CHANNEL,
+            chat_id=self._chat_id,
+            text=text if button is None else button.label,
+            payload=None if button is None else button.payload,
+            display_name=self._name,
+        )
+        replies = await self._coach.handle(inbound)
+        # Only the last message's options stay tappable, like a keyboard under it.
+        self._buttons = next((r.buttons for r in reversed(replies) if r.buttons), ())
+        for reply in replies:
+            print(render(reply), end="\n\n", file=self._output, flush=True)
+        return replies
+
+
+async def run_chat(coach: Coach, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+    try:
+        name = getpass.getuser().capitalize()
+    except (OSError, KeyError):
+        name = ""
+    chat = ConsoleChat(coach, stdout, chat_id="local", name=name)
+    interactive = stdin.isatty()
+    if interactive:
+        print("Ketik /start untuk mulai, /bantuan untuk daftar perintah. Ctrl+D untuk keluar.\n")
+    while True:
+        if interactive:
+            print(PROMPT, end="", flush=True)
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            break
+        await chat.send_line(line)

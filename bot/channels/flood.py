@@ -1,0 +1,55 @@
+"""Incoming flood control per chat: a burst of messages gets one polite note, not a reply
+to each. A token bucket per chat: `burst` messages at once, refilled at `rate` per second."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+MAX_TRACKED_CHATS = 10_000
+
+
+class Verdict(Enum):
+    ALLOW = "allow"
+    WARN = "warn"  # the first message over the limit: answer with one note
+    DROP = "drop"  # further messages in the same burst: stay quiet
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+    warned: bool = False
+
+
+class FloodGuard:
+    def __init__(
+        self,
+        burst: int = 8,
+        rate: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._burst = burst
+        self._rate = rate
+        self._monotonic = monotonic
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def check(self, chat_key: str) -> Verdict:
+        now = self._monotonic()
+        bucket = self._buckets.pop(chat_key, None) or _Bucket(float(self._burst), now)
+        self._buckets[chat_key] = bucket
+        if len(self._buckets) > MAX_TRACKED_CHATS:
+            self._buckets.popitem(last=False)
+        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
+        bucket.updated = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            bucket.warned = False
+            return Verdict.ALLOW
+        if bucket.warned:
+            return Verdict.DROP
+        bucket.warned = True
+        return Verdict.WARN

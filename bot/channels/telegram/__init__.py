@@ -1,0 +1,1 @@
+"""Telegram, through aiogram 3: updates in, HTML messages with inline keyboards out."""

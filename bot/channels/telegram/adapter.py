@@ -1,0 +1,138 @@
+"""aiogram handlers: Telegram updates become `Inbound`, the coach's replies go back out
+through the shared sender. Only private chats are served."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import BotCommand, CallbackQuery, ChatMemberUpdated, Message, User
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.flood import FloodGuard, Verdict
+from bot.channels.inflight import InFlight
+from bot.channels.telegram.sender import ChatBlocked, TelegramSender
+from bot.db.repositories import UserRepository
+from handlers.router import Coach
+from handlers.types import Inbound, Reply
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+# The commands shown in Telegram's menu, in this order; descriptions live in messages.yaml.
+MENU_COMMANDS = (
+    "start",
+    "mode",
+    "tips",
+    "latihan",
+    "tanya_balik",
+    "peran",
+    "pengingat",
+    "zona",
+    "bantuan",
+)
+
+
+def _name(user: User | None) -> str:
+    return user.full_name if user is not None else ""
+
+
+class TelegramChannel:
+    def __init__(
+        self,
+        coach: Coach,
+        sender: TelegramSender,
+        sessions: async_sessionmaker[AsyncSession],
+        flood: FloodGuard,
+        inflight: InFlight,
+    ) -> None:
+        self._coach = coach
+        self._sender = sender
+        self._sessions = sessions
+        self._flood = flood
+        self._inflight = inflight
+
+    def router(self) -> Router:
+        router = Router(name="coach")
+        router.message.register(self.on_message)
+        router.callback_query.register(self.on_callback)
+        router.my_chat_member.register(self.on_chat_member)
+        return router
+
+    def menu(self) -> list[BotCommand]:
+        say = self._coach.library.messages.render
+        return [BotCommand(command=name, description=say(f"cmd_{name}")) for name in MENU_COMMANDS]
+
+    async def set_blocked(self, chat_id: str, blocked: bool = True) -> None:
+        async with self._sessions() as session, session.begin():
+            await UserRepository(session).set_blocked(CHANNEL, chat_id, blocked)
+        log.info("telegram chat %s marked %s", chat_id, "blocked" if blocked else "reachable")
+
+    def _flooded(self, chat_id: str) -> Verdict:
+        return self._flood.check(f"{CHANNEL}:{chat_id}")
+
+    async def on_message(self, message: Message) -> None:
+        if message.chat.type != ChatType.PRIVATE:
+            return
+        chat_id = str(message.chat.id)
+        async with self._inflight.track():
+            verdict = self._flooded(chat_id)
+            if verdict is Verdict.DROP:
+                return
+            if verdict is Verdict.WARN:
+                note = self._coach.library.messages.render("flood_note")
+                await self._deliver(chat_id, [Reply(note)])
+                return
+            inbound = Inbound(
+                CHANNEL,
+                chat_id,
+                text=message.text or "",
+                display_name=_name(message.from_user),
+                has_media=message.text is None,
+            )
+            await self._deliver(chat_id, await self._coach.handle(inbound))
+
+    async def on_callback(self, query: CallbackQuery) -> None:
+        message = query.message if isinstance(query.message, Message) else None
+        if message is not None and message.chat.type != ChatType.PRIVATE:
+            return
+        chat_id = str(message.chat.id if message is not None else query.from_user.id)
+        async with self._inflight.track():
+            try:
+                # Answer first: it stops the spinner on the user's button right away.
+                await query.answer()
+            except TelegramAPIError:
+                log.warning("could not answer a callback query in chat %s", chat_id)
+            if self._flooded(chat_id) is not Verdict.ALLOW:
+                return
+            inbound = Inbound(
+                CHANNEL, chat_id, payload=query.data or "", display_name=_name(query.from_user)
+            )
+            replies = await self._coach.handle(inbound)
+            await self._deliver(chat_id, replies, message.message_id if message else None)
+
+    async def on_chat_member(self, update: ChatMemberUpdated) -> None:
+        if update.chat.type != ChatType.PRIVATE:
+            return
+        blocked = update.new_chat_member.status == "kicked"
+        await self.set_blocked(str(update.chat.id), blocked)
+
+    async def _deliver(
+        self, chat_id: str, replies: list[Reply], edit_message_id: int | None = None
+    ) -> None:
+        try:
+            for index, reply in enumerate(replies):
+                if index == 0 and reply.edit and edit_message_id is not None:
+                    try:
+                        if await self._sender.edit(chat_id, edit_message_id, reply):
+                            continue
+                    except TelegramBadRequest:
+                        # Too old to edit, or unchanged: a fresh message reads just as well.
+                        pass
+                await self._sender.send(chat_id, reply)
+        except ChatBlocked:
+            return
+        except TelegramAPIError as error:
+            log.error("sending to telegram chat %s failed: %s", chat_id, type(error).__name__)

@@ -1,0 +1,145 @@
+"""Repositories: the only place that knows SQL. Handlers call these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import ConversationState, PracticeAttempt, ServedItem, User
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def find(self, channel: str, external_id: str) -> User | None:
+        return await self._session.scalar(
+            select(User).where(User.channel == channel, User.external_id == external_id)
+        )
+
+    async def get_or_create(
+        self, channel: str, external_id: str, display_name: str, now: datetime
+    ) -> tuple[User, bool]:
+        user = await self.find(channel, external_id)
+        if user is not None:
+            return user, False
+        user = User(
+            channel=channel,
+            external_id=external_id,
+            display_name=display_name,
+            created_at=now,
+            last_active_at=now,
+        )
+        self._session.add(user)
+        await self._session.flush()
+        return user, True
+
+    async def set_blocked(self, channel: str, external_id: str, blocked: bool) -> bool:
+        """Marks a chat blocked or reachable again; False when the chat is not a user yet."""
+        user = await self.find(channel, external_id)
+        if user is None:
+            return False
+        user.blocked = blocked
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class StateSnapshot:
+    name: str
+    data: dict[str, Any]
+
+
+class ConversationStateRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, user_id: int) -> StateSnapshot | None:
+        row = await self._session.get(ConversationState, user_id)
+        return None if row is None else StateSnapshot(row.state, dict(row.data))
+
+    async def set(self, user_id: int, name: str, data: dict[str, Any], now: datetime) -> None:
+        row = await self._session.get(ConversationState, user_id)
+        if row is None:
+            self._session.add(
+                ConversationState(user_id=user_id, state=name, data=data, updated_at=now)
+            )
+        else:
+            row.state, row.data, row.updated_at = name, data, now
+        await self._session.flush()
+
+    async def clear(self, user_id: int) -> None:
+        await self._session.execute(
+            delete(ConversationState).where(ConversationState.user_id == user_id)
+        )
+
+
+class PracticeAttemptRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self,
+        *,
+        user_id: int,
+        question_id: str,
+        mode: str,
+        answer: str,
+        score: int,
+        feedback_summary: str,
+        now: datetime,
+    ) -> None:
+        self._session.add(
+            PracticeAttempt(
+                user_id=user_id,
+                question_id=question_id,
+                mode=mode,
+                answer=answer,
+                score=score,
+                feedback_summary=feedback_summary,
+                created_at=now,
+            )
+        )
+        await self._session.flush()
+
+    async def list_for_user(self, user_id: int) -> list[PracticeAttempt]:
+        result = await self._session.scalars(
+            select(PracticeAttempt)
+            .where(PracticeAttempt.user_id == user_id)
+            .order_by(PracticeAttempt.created_at, PracticeAttempt.id)
+        )
+        return list(result)
+
+    async def count_for_user(self, user_id: int) -> int:
+        count = await self._session.scalar(
+            select(func.count()).where(PracticeAttempt.user_id == user_id)
+        )
+        return int(count or 0)
+
+
+class ServedItemRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def last_served(self, user_id: int, kind: str) -> dict[str, datetime]:
+        rows = await self._session.execute(
+            select(ServedItem.item_id, ServedItem.served_at).where(
+                ServedItem.user_id == user_id, ServedItem.kind == kind
+            )
+        )
+        return {item_id: served_at for item_id, served_at in rows}
+
+    async def record(self, user_id: int, kind: str, item_id: str, now: datetime) -> None:
+        row = await self._session.scalar(
+            select(ServedItem).where(ServedItem.user_id == user_id, ServedItem.item_id == item_id)
+        )
+        if row is None:
+            self._session.add(
+                ServedItem(user_id=user_id, kind=kind, item_id=item_id, served_at=now)
+            )
+        else:
+            row.served_at = now
+        await self._session.flush()

@@ -1,0 +1,24 @@
+"""The one aiohttp app that serves webhooks and `/healthz`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+HEALTH_PATH = "/healthz"
+TELEGRAM_WEBHOOK_PATH = "/webhook/telegram"
+
+
+def build_web_app(engine: AsyncEngine) -> web.Application:
+    async def healthz(_request: web.Request) -> web.Response:
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return web.json_response({"status": "error", "database": "unreachable"}, status=503)
+        return web.json_response({"status": "ok"})
+
+    app = web.Application(client_max_size=1024**2)
+    app.router.add_get(HEALTH_PATH, healthz)
+    return app

@@ -1,0 +1,1 @@
+"""Coaching content in Indonesian: YAML data, its schema, loader and linter."""

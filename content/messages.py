@@ -1,0 +1,140 @@
+"""The bot's own wording (greetings, prompts, errors), kept in messages.yaml so a writer
+can change it without touching Python. `MESSAGE_FIELDS` is the contract with the code: every
+key the handlers use, and the placeholders each one may contain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from string import Formatter
+
+MESSAGE_FIELDS: dict[str, frozenset[str]] = {
+    key: frozenset(fields)
+    for key, fields in {
+        # onboarding
+        "welcome": {"name"},
+        "welcome_back": {"name"},
+        "ask_role": set(),
+        "ask_time": set(),
+        "ask_zone": set(),
+        "bad_role": {"value"},
+        "onboarding_done": {"role", "time", "zone", "mode"},
+        # mode
+        "mode_current": {"mode"},
+        "mode_switched_hr": set(),
+        "mode_switched_user": {"role"},
+        "mode_unchanged": {"mode"},
+        "bad_mode": {"value"},
+        # settings
+        "role_current": {"role"},
+        "role_set": {"role"},
+        "time_current": {"time", "zone"},
+        "time_set": {"time", "zone"},
+        "bad_time": {"value"},
+        "zone_current": {"zone"},
+        "zone_set": {"zone", "time"},
+        "bad_zone": {"value"},
+        # tips and practice
+        "tip_header": {"mode"},
+        "practice_question": {"mode", "role", "question"},
+        "practice_answer_too_short": {"count"},
+        "practice_no_questions": set(),
+        "ask_back_header": {"round"},
+        "ask_back_item": {"text", "why"},
+        # feedback
+        "fb_header": {"score"},
+        "fb_length": {"words", "seconds"},
+        "fb_length_short": set(),
+        "fb_length_long": set(),
+        "fb_star": {"present", "missing"},
+        "fb_star_complete": set(),
+        "fb_star_none": set(),
+        "fb_evidence_yes": {"examples"},
+        "fb_evidence_no": set(),
+        "fb_fillers": {"fillers"},
+        "fb_no_fillers": set(),
+        "fb_pronouns_kami": {"saya", "kami"},
+        "fb_pronouns_ok": {"saya", "kami"},
+        "fb_negative": {"words"},
+        "fb_keywords": {"covered", "missing"},
+        "fb_keywords_all": {"covered"},
+        "fb_keywords_none": {"missing"},
+        "fb_improve": {"advice"},
+        "fb_outline": {"outline"},
+        "improve_negative": set(),
+        "improve_too_short": set(),
+        "improve_evidence": set(),
+        "improve_result": set(),
+        "improve_action": set(),
+        "improve_situation": set(),
+        "improve_keywords": {"missing"},
+        "improve_kami": set(),
+        "improve_fillers": set(),
+        "improve_too_long": set(),
+        "improve_polish": set(),
+        "star_situation": set(),
+        "star_task": set(),
+        "star_action": set(),
+        "star_result": set(),
+        # general
+        "help": set(),
+        "fallback_text": set(),
+        "fallback_suggest": {"command"},
+        "unknown_command": {"command"},
+        "empty_message": set(),
+        "too_long": {"length", "limit"},
+        "stale_button": set(),
+        "error": set(),
+        "media_not_supported": set(),
+        "flood_note": set(),
+        # Telegram's command menu
+        "cmd_start": set(),
+        "cmd_mode": set(),
+        "cmd_tips": set(),
+        "cmd_latihan": set(),
+        "cmd_tanya_balik": set(),
+        "cmd_peran": set(),
+        "cmd_pengingat": set(),
+        "cmd_zona": set(),
+        "cmd_bantuan": set(),
+        # labels
+        "label_mode_hr": set(),
+        "label_mode_user": set(),
+        "label_role_umum": set(),
+        "label_role_developer": set(),
+        "label_role_qa": set(),
+        "label_role_data": set(),
+        "button_skip": set(),
+        "button_next_question": set(),
+        "button_more_tips": set(),
+        "button_practice": set(),
+        "button_more_ask_back": set(),
+        "button_mode_hr": set(),
+        "button_mode_user": set(),
+    }.items()
+}
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(template) if name is not None}
+
+
+class Messages:
+    def __init__(self, templates: dict[str, str]) -> None:
+        self._templates = templates
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._templates
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._templates)
+
+    def __len__(self) -> int:
+        return len(self._templates)
+
+    def template(self, key: str) -> str:
+        return self._templates[key]
+
+    def render(self, key: str, **values: object) -> str:
+        if key not in MESSAGE_FIELDS:
+            raise KeyError(f"message {key!r} is not declared in MESSAGE_FIELDS")
+        return self._templates[key].format_map(values)

@@ -1,0 +1,32 @@
+"""/mode hr|user: switches what tips, questions and feedback focus on."""
+
+from __future__ import annotations
+
+from handlers import practice
+from handlers.context import Context
+from handlers.parsing import parse_mode, shorten
+from handlers.types import Reply
+
+
+async def switch(ctx: Context, args: str = "") -> list[Reply]:
+    buttons = (
+        ctx.button("button_mode_hr", "v1:mode:hr"),
+        ctx.button("button_mode_user", "v1:mode:user"),
+    )
+    if not args:
+        return [Reply(ctx.say("mode_current", mode=ctx.mode_label()), buttons)]
+    mode = parse_mode(args)
+    if mode is None:
+        return [Reply(ctx.say("bad_mode", value=shorten(args)), buttons)]
+    if mode == ctx.user.mode:
+        return [Reply(ctx.say("mode_unchanged", mode=ctx.mode_label()))]
+    ctx.user.mode = mode
+    if ctx.state is not None and ctx.state.name == practice.STATE:
+        # The open question belongs to the other round; a new /latihan will fit the mode.
+        await ctx.clear_state()
+    key = "mode_switched_hr" if mode == "hr" else "mode_switched_user"
+    follow_up = (
+        ctx.button("button_practice", "v1:latihan:next"),
+        ctx.button("button_more_tips", "v1:tips:more"),
+    )
+    return [Reply(ctx.say(key, role=ctx.role_label()), follow_up, edit=bool(ctx.inbound.payload))]

@@ -1,0 +1,174 @@
+"""The front door of the conversation: one `Inbound` in, the replies out.
+
+Commands (with or without "/", any case), button payloads and free text (by conversation
+state) are routed to handlers. Each message runs in one database transaction, so a failure
+leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock, utc_now
+from bot.db.repositories import ConversationStateRepository, UserRepository
+from content.loader import Library
+from content.schema import MODES, ROLES
+from handlers import ask_back, help, mode, onboarding, practice, settings, tips
+from handlers.context import Context
+from handlers.parsing import ZONES, clean_text
+from handlers.types import Inbound, Reply
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 4000
+MAX_NAME_CHARS = 128
+PAYLOAD_VERSION = "v1"
+MAX_PAYLOAD_BYTES = 64  # Telegram's limit for callback data
+
+Handler = Callable[[Context, str], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    handler: Handler
+    # How many words may follow the command when it is typed without "/"; more than that
+    # and the message is free text (an answer that happens to start with "tips ...").
+    max_args: int
+
+
+COMMANDS: dict[str, Command] = {
+    "start": Command(onboarding.start, 0),
+    "mode": Command(mode.switch, 1),
+    "tips": Command(tips.send_tip, 0),
+    "latihan": Command(practice.ask, 0),
+    "peran": Command(settings.role, 2),
+    "pengingat": Command(settings.reminder, 1),
+    "zona": Command(settings.zone, 1),
+    "tanya_balik": Command(ask_back.show, 0),
+    "bantuan": Command(help.show_help, 0),
+}
+ALIASES = {"help": "bantuan", "menu": "bantuan", "tanyabalik": "tanya_balik", "tip": "tips"}
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonAction:
+    allowed: frozenset[str]
+    handler: Handler
+
+
+BUTTONS: dict[str, ButtonAction] = {
+    "mode": ButtonAction(frozenset(MODES), mode.switch),
+    "role": ButtonAction(frozenset(ROLES), settings.role),
+    "zone": ButtonAction(frozenset(ZONES), settings.zone),
+    "tips": ButtonAction(frozenset({"more"}), tips.send_tip),
+    "latihan": ButtonAction(frozenset({"next"}), practice.ask),
+    "tanya": ButtonAction(frozenset({"more"}), ask_back.show),
+}
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """(command name, arguments) when the text is a command; the name may be unknown
+    only when the user typed a "/"."""
+    head, _, rest = text.partition(" ") if " " in text else text.partition("\n")
+    args = " ".join(rest.split())
+    if head.startswith("/"):
+        name = head[1:].split("@", 1)[0].casefold()
+        return ALIASES.get(name, name), args
+    name = ALIASES.get(head.casefold(), head.casefold())
+    command = COMMANDS.get(name)
+    if command is None or len(args.split()) > command.max_args:
+        return None
+    return name, args
+
+
+class Coach:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        library: Library,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._sessions = sessions
+        self._library = library
+        self._clock = clock
+
+    @property
+    def library(self) -> Library:
+        return self._library
+
+    async def handle(self, inbound: Inbound) -> list[Reply]:
+        try:
+            async with self._sessions() as session, session.begin():
+                return await self._handle(session, inbound)
+        except Exception:
+            # The transaction is rolled back; the user's text is not logged.
+            log.exception(
+                "handler failed", extra={"channel": inbound.channel, "chat_id": inbound.chat_id}
+            )
+            return [Reply(self._library.messages.render("error"))]
+
+    async def _handle(self, session: AsyncSession, inbound: Inbound) -> list[Reply]:
+        now = self._clock()
+        name = clean_text(inbound.display_name)[:MAX_NAME_CHARS]
+        user, is_new = await UserRepository(session).get_or_create(
+            inbound.channel, inbound.chat_id, name, now
+        )
+        user.last_active_at = now
+        if name and user.display_name != name:
+            user.display_name = name
+        state = await ConversationStateRepository(session).get(user.id)
+        ctx = Context.build(session, inbound, user, state, is_new, self._library, now)
+        if inbound.payload is not None:
+            return await self._route_button(ctx, inbound.payload)
+        if inbound.has_media and not inbound.text.strip():
+            return [Reply(ctx.say("media_not_supported"))]
+        return await self._route_text(ctx, clean_text(inbound.text))
+
+    async def _route_text(self, ctx: Context, text: str) -> list[Reply]:
+        if not text:
+            return [Reply(ctx.say("empty_message"))]
+        if len(text) > MAX_MESSAGE_CHARS:
+            length, limit = f"{len(text):,}", f"{MAX_MESSAGE_CHARS:,}"
+            return [
+                Reply(
+                    ctx.say(
+                        "too_long", length=length.replace(",", "."), limit=limit.replace(",", ".")
+                    )
+                )
+            ]
+        parsed = parse_command(text)
+        if parsed is not None:
+            name, args = parsed
+            command = COMMANDS.get(name)
+            if command is None:
+                return await help.unknown_command(ctx, name)
+            if onboarding.current_step(ctx) is not None and name != "start":
+                # A command mid-onboarding runs at once and ends the onboarding; the
+                # answers given so far are kept and the rest stay at their defaults.
+                await ctx.clear_state()
+            return await command.handler(ctx, args)
+        if onboarding.current_step(ctx) is not None:
+            return await onboarding.answer(ctx, text)
+        if ctx.state is not None and ctx.state.name == practice.STATE:
+            return await practice.answer(ctx, text)
+        return await help.fallback(ctx, text)
+
+    async def _route_button(self, ctx: Context, payload: str) -> list[Reply]:
+        stale = [Reply(ctx.say("stale_button"))]
+        if len(payload.encode()) > MAX_PAYLOAD_BYTES:
+            return stale
+        version, _, rest = payload.partition(":")
+        action, _, value = rest.partition(":")
+        if version != PAYLOAD_VERSION:
+            return stale
+        if action == "ob":
+            step, _, choice = value.partition(":")
+            return await onboarding.button(ctx, step, choice) or stale
+        button = BUTTONS.get(action)
+        if button is None or value not in button.allowed:
+            return stale
+        return await button.handler(ctx, value)

@@ -1,0 +1,59 @@
+"""/peran, /pengingat and /zona: the user's role track, daily time and time zone."""
+
+from __future__ import annotations
+
+from handlers.context import Context
+from handlers.parsing import (
+    ZONES,
+    format_time,
+    parse_role,
+    parse_time,
+    parse_zone,
+    shorten,
+    zone_name,
+)
+from handlers.types import Button, Reply
+
+ROLE_ORDER = ("umum", "developer", "qa", "data")
+
+
+def role_buttons(ctx: Context, prefix: str) -> tuple[Button, ...]:
+    return tuple(ctx.button(f"label_role_{role}", f"{prefix}:{role}") for role in ROLE_ORDER)
+
+
+def zone_buttons(prefix: str) -> tuple[Button, ...]:
+    return tuple(Button(name, f"{prefix}:{name}") for name in ZONES)
+
+
+async def role(ctx: Context, args: str = "") -> list[Reply]:
+    if not args:
+        text = ctx.say("role_current", role=ctx.role_label())
+        return [Reply(text, role_buttons(ctx, "v1:role"))]
+    new_role = parse_role(args)
+    if new_role is None:
+        return [Reply(ctx.say("bad_role", value=shorten(args)), role_buttons(ctx, "v1:role"))]
+    ctx.user.role = new_role
+    return [Reply(ctx.say("role_set", role=ctx.role_label()), edit=bool(ctx.inbound.payload))]
+
+
+async def reminder(ctx: Context, args: str = "") -> list[Reply]:
+    zone = zone_name(ctx.user.timezone)
+    if not args:
+        return [Reply(ctx.say("time_current", time=format_time(ctx.user.daily_time), zone=zone))]
+    new_time = parse_time(args)
+    if new_time is None:
+        return [Reply(ctx.say("bad_time", value=shorten(args)))]
+    ctx.user.daily_time = new_time
+    return [Reply(ctx.say("time_set", time=format_time(new_time), zone=zone))]
+
+
+async def zone(ctx: Context, args: str = "") -> list[Reply]:
+    if not args:
+        text = ctx.say("zone_current", zone=zone_name(ctx.user.timezone))
+        return [Reply(text, zone_buttons("v1:zone"))]
+    timezone = parse_zone(args)
+    if timezone is None:
+        return [Reply(ctx.say("bad_zone", value=shorten(args)), zone_buttons("v1:zone"))]
+    ctx.user.timezone = timezone
+    text = ctx.say("zone_set", zone=zone_name(timezone), time=format_time(ctx.user.daily_time))
+    return [Reply(text, edit=bool(ctx.inbound.payload))]

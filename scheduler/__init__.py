@@ -1,0 +1,1 @@
+"""The clock: daily tips and countdown plans. Built in the scheduler issue."""

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import App, open_app
+from bot.db.models import ConversationState, User
+from bot.settings import Settings
+from handlers.types import Inbound, Reply
+
+
+class FakeClock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 12, 1, 1, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'coach.db'}"
+
+
+@pytest.fixture
+async def app(database_url: str, clock: FakeClock) -> AsyncIterator[App]:
+    async with open_app(Settings(database_url=database_url, _env_file=None), clock) as app:
+        yield app
+
+
+class Person:
+    """A user talking to the coach through the router, as a channel would."""
+
+    def __init__(self, app: App, chat_id: str = "1001", name: str = "Rina") -> None:
+        self.app = app
+        self.chat_id = chat_id
+        self.name = name
+
+    async def say(self, text: str) -> list[Reply]:
+        return await self.app.coach.handle(
+            Inbound("telegram", self.chat_id, text=text, display_name=self.name)
+        )
+
+    async def tap(self, payload: str) -> list[Reply]:
+        return await self.app.coach.handle(
+            Inbound("telegram", self.chat_id, payload=payload, display_name=self.name)
+        )
+
+    async def user(self) -> User:
+        async with self.app.sessions() as session:
+            user = await session.scalar(
+                select(User).where(User.channel == "telegram", User.external_id == self.chat_id)
+            )
+            assert user is not None
+            return user
+
+    async def state(self) -> tuple[str, dict[str, object]] | None:
+        user = await self.user()
+        async with self.app.sessions() as session:
+            row = await session.get(ConversationState, user.id)
+            return None if row is None else (row.state, dict(row.data))
+
+    async def snapshot(self) -> tuple[object, ...]:
+        """Everything a bad input must leave untouched."""
+        user = await self.user()
+        return (
+            user.role,
+            user.mode,
+            user.timezone,
+            user.daily_time,
+            user.paused,
+            await self.state(),
+        )
+
+
+def text_of(replies: list[Reply]) -> str:
+    return "\n".join(reply.text for reply in replies)
+
+
+def payloads_of(replies: list[Reply]) -> list[str]:
+    return [button.payload for reply in replies for button in reply.buttons]
+
+
+@pytest.fixture
+def person(app: App) -> Person:
+    return Person(app)

@@ -1,0 +1,362 @@
+"""The real aiogram bot against a fake Telegram Bot API on loopback, in polling and
+webhook mode. Assertions are on what the user receives and what the database holds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select, text
+
+from bot.app import App, open_app
+from bot.channels.telegram.render import split_for_telegram
+from bot.channels.telegram.service import TelegramService
+from bot.db.models import PracticeAttempt, User
+from bot.settings import Settings
+from tests.fakes.telegram_api import FakeTelegram
+
+CHAT = 7001
+ANSWER = (
+    "Waktu itu saya on-call saat API checkout lambat ketika promo. Tugas saya memulihkan "
+    "layanan. Pertama saya cek log dan dashboard monitoring, lalu saya rollback deploy "
+    "terakhir dan kabari tim. Hasilnya p95 latency turun dari 1,8 detik ke 400 ms dalam "
+    "15 menit, dan saya menulis postmortem."
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram()
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+def telegram_settings(fake: FakeTelegram, database_url: str, **extra: Any) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        telegram_bot_token=SecretStr(fake.token),
+        telegram_api_url=fake.base_url,
+        host="127.0.0.1",
+        port=free_port(),
+        **extra,
+    )
+
+
+@dataclass
+class Running:
+    app: App
+    service: TelegramService
+    fake: FakeTelegram
+
+    async def user(self, chat_id: int = CHAT) -> User | None:
+        async with self.app.sessions() as session:
+            return await session.scalar(
+                select(User).where(User.channel == "telegram", User.external_id == str(chat_id))
+            )
+
+    async def say(self, message: str, count: int = 1) -> list[dict[str, Any]]:
+        before = len(self.fake.sent(CHAT))
+        self.fake.push_message(CHAT, message)
+        return (await self.fake.wait_for_sent(before + count, CHAT))[before:]
+
+    async def tap(self, data: str, message_id: int, count: int = 1) -> None:
+        before = len(self.fake.sent(CHAT)) + len(self.fake.edits(CHAT))
+        self.fake.push_callback(CHAT, data, message_id=message_id)
+        for _ in range(200):
+            if len(self.fake.sent(CHAT)) + len(self.fake.edits(CHAT)) >= before + count:
+                return
+            await asyncio.sleep(0.025)
+        raise AssertionError("no reply to the button tap")
+
+
+@pytest.fixture
+async def polling(telegram: FakeTelegram, database_url: str) -> AsyncIterator[Running]:
+    async with open_app(telegram_settings(telegram, database_url)) as app:
+        service = TelegramService(app, polling_timeout=1)
+        task = asyncio.create_task(service.run_polling(handle_signals=False))
+        try:
+            yield Running(app, service, telegram)
+        finally:
+            await service.stop_polling()
+            await asyncio.wait_for(task, 15)
+
+
+def keyboard_payloads(message: dict[str, Any]) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def test_whole_session_over_polling(polling: Running) -> None:
+    fake = polling.fake
+    welcome, ask_role = await polling.say("/start", count=2)
+    assert welcome["parse_mode"] == "HTML"
+    assert "Halo, Rina!" in welcome["text"]
+    assert "v1:ob:role:developer" in keyboard_payloads(ask_role)
+
+    await polling.tap("v1:ob:role:developer", message_id=ask_role["message_id"])
+    assert "Jam berapa" in fake.sent(CHAT)[-1]["text"]
+    (ask_zone,) = await polling.say("07.00")
+    assert "zona waktu" in ask_zone["text"]
+    (done,) = await polling.say("WITA")
+    assert "pukul 07.00 WITA" in done["text"]
+
+    (mode,) = await polling.say("/mode user")
+    assert "Mode user aktif" in mode["text"]
+    (question,) = await polling.say("/latihan")
+    assert "Latihan · mode user · Developer" in question["text"]
+    (feedback,) = await polling.say(ANSWER)
+    assert "Feedback jawabanmu · skor" in feedback["text"]
+    (mode,) = await polling.say("/mode hr")
+    assert "Mode HR aktif" in mode["text"]
+    (tip,) = await polling.say("/tips")
+    assert "Tips interview · mode HR" in tip["text"]
+
+    user = await polling.user()
+    assert user is not None
+    assert (user.role, user.mode, user.timezone) == ("developer", "hr", "Asia/Makassar")
+    async with polling.app.sessions() as session:
+        attempts = list(await session.scalars(select(PracticeAttempt)))
+    assert [a.answer for a in attempts] == [ANSWER]
+    assert len(fake.answered_callbacks) == 1
+
+
+async def test_commands_menu_is_set_in_indonesian(polling: Running) -> None:
+    await polling.say("/bantuan")
+    commands = {c["command"]: c["description"] for c in polling.fake.commands}
+    assert commands["latihan"] == "Soal latihan dan feedback"
+    assert {"start", "mode", "tips", "bantuan"} <= set(commands)
+
+
+async def test_mode_button_edits_the_message_it_sits_on(polling: Running) -> None:
+    (menu,) = await polling.say("/mode")
+    assert keyboard_payloads(menu) == ["v1:mode:hr", "v1:mode:user"]
+    await polling.tap("v1:mode:user", message_id=menu["message_id"])
+    (edit,) = polling.fake.edits(CHAT)
+    assert edit["message_id"] == menu["message_id"]
+    assert "Mode user aktif" in edit["text"]
+    user = await polling.user()
+    assert user is not None and user.mode == "user"
+
+
+async def test_forged_callback_gets_a_note_and_changes_nothing(polling: Running) -> None:
+    (menu,) = await polling.say("/mode")
+    for forged in ("v1:mode:root", "v0:mode:user", "' OR 1=1 --"):
+        await polling.tap(forged, message_id=menu["message_id"])
+        assert "Tombol itu sudah tidak berlaku" in polling.fake.sent(CHAT)[-1]["text"]
+    user = await polling.user()
+    assert user is not None and user.mode == "hr"
+    assert len(polling.fake.answered_callbacks) == 3
+
+
+async def test_html_in_a_name_is_escaped(polling: Running) -> None:
+    polling.fake.push_message(CHAT, "/start", first_name="<b>x</b>")
+    welcome = (await polling.fake.wait_for_sent(1, CHAT))[0]
+    assert "Halo, &lt;b&gt;x&lt;/b&gt;!" in welcome["text"]
+    assert "<b>" not in welcome["text"]
+
+
+async def test_user_text_with_html_is_escaped_when_echoed(polling: Running) -> None:
+    (reply,) = await polling.say("/zona <i>WIB</i>")
+    assert "Zona “&lt;i&gt;WIB&lt;/i&gt;” tidak aku kenal" in reply["text"]
+
+
+async def test_a_message_over_4096_characters_gets_a_clear_answer(polling: Running) -> None:
+    (reply,) = await polling.say("a" * 5000)
+    assert "Pesanmu 5.000 karakter" in reply["text"]
+
+
+async def test_a_long_reply_is_split_under_the_limit(polling: Running) -> None:
+    from handlers.types import Button, Reply
+
+    paragraph = "Latihan <itu> penting & perlu konsisten. " * 30
+    reply = Reply("\n\n".join([paragraph] * 12), (Button("Lagi", "v1:tips:more"),))
+    messages = await polling.service.sender.send(str(CHAT), reply)
+    sent = polling.fake.sent(CHAT)[-len(messages) :]
+    assert len(sent) >= 3
+    assert all(len(m["text"]) <= 4096 for m in sent)
+    assert [bool(m.get("reply_markup")) for m in sent] == [False] * (len(sent) - 1) + [True]
+    assert "&lt;itu&gt;" in sent[0]["text"] and "&amp;" in sent[0]["text"]
+
+
+def test_split_keeps_every_character_and_never_cuts_an_entity() -> None:
+    original = ("<&> " * 3000).strip()
+    chunks = split_for_telegram(original, limit=100)
+    assert all(len(chunk) <= 100 for chunk in chunks)
+    assert " ".join(chunks) == original.replace("&", "&amp;").replace("<", "&lt;").replace(
+        ">", "&gt;"
+    )
+
+
+async def test_429_is_waited_out_and_the_message_still_arrives(polling: Running) -> None:
+    polling.fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    (reply,) = await polling.say("/bantuan")
+    assert "/latihan" in reply["text"]
+    assert loop.time() - started >= 1
+    attempts = [c for c in polling.fake.calls if c[0] == "sendMessage"]
+    assert len(attempts) == 2
+
+
+async def test_403_marks_the_user_blocked_and_start_reactivates(polling: Running) -> None:
+    await polling.say("/bantuan")
+    polling.fake.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    polling.fake.push_message(CHAT, "/tips")
+    for _ in range(200):
+        user = await polling.user()
+        if user is not None and user.blocked:
+            break
+        await asyncio.sleep(0.025)
+    else:
+        raise AssertionError("user was not marked blocked")
+    await polling.say("/start", count=2)
+    user = await polling.user()
+    assert user is not None and not user.blocked
+
+
+async def test_my_chat_member_updates_block_and_unblock(polling: Running) -> None:
+    await polling.say("/bantuan")
+    polling.fake.push_my_chat_member(CHAT, "kicked")
+    for _ in range(200):
+        user = await polling.user()
+        if user is not None and user.blocked:
+            break
+        await asyncio.sleep(0.025)
+    else:
+        raise AssertionError("kicked did not block")
+    polling.fake.push_my_chat_member(CHAT, "member")
+    for _ in range(200):
+        user = await polling.user()
+        if user is not None and not user.blocked:
+            break
+        await asyncio.sleep(0.025)
+    else:
+        raise AssertionError("member did not unblock")
+
+
+async def test_a_burst_gets_one_polite_note(polling: Running) -> None:
+    for i in range(40):
+        polling.fake.push_message(CHAT, f"/tips {i}")
+    await asyncio.sleep(2)
+    texts = [m["text"] for m in polling.fake.sent(CHAT)]
+    assert sum("Pelan-pelan" in t for t in texts) == 1
+    assert len(texts) <= 12
+
+
+async def test_a_failing_handler_apologises_and_logs_without_secrets(
+    polling: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    await polling.say("/bantuan")
+    async with polling.app.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE served_items"))
+    with caplog.at_level(logging.ERROR):
+        (reply,) = await polling.say("/tips rahasia-pesan")
+    assert "Maaf, ada gangguan" in reply["text"]
+    assert "handler failed" in caplog.text
+    assert polling.fake.token not in caplog.text
+    assert "rahasia-pesan" not in caplog.text
+    (reply,) = await polling.say("/bantuan")
+    assert "/latihan" in reply["text"]
+
+
+@pytest.fixture
+async def webhook(telegram: FakeTelegram, database_url: str) -> AsyncIterator[Running]:
+    port = free_port()
+    settings = telegram_settings(
+        telegram,
+        database_url,
+        telegram_webhook_url=f"http://127.0.0.1:{port}/webhook/telegram",
+        telegram_webhook_secret=SecretStr("s3cret-webhook-token"),
+    )
+    settings.port = port
+    async with open_app(settings) as app:
+        service = TelegramService(app)
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run_webhook(stop))
+        for _ in range(200):
+            if telegram.webhook:
+                break
+            await asyncio.sleep(0.025)
+        try:
+            yield Running(app, service, telegram)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 15)
+
+
+async def test_webhook_with_the_right_secret_is_served(webhook: Running) -> None:
+    fake = webhook.fake
+    assert fake.webhook is not None
+    assert fake.webhook["secret_token"] == "s3cret-webhook-token"
+    url = fake.webhook["url"]
+    status = await fake.post_update_to_webhook(
+        url, fake.make_message_update(CHAT, "/mode user"), "s3cret-webhook-token"
+    )
+    assert status == 200
+    (reply,) = await fake.wait_for_sent(1, CHAT)
+    assert "Mode user aktif" in reply["text"]
+    user = await webhook.user()
+    assert user is not None and user.mode == "user"
+
+
+async def test_webhook_with_a_wrong_secret_is_rejected_and_nothing_happens(
+    webhook: Running,
+) -> None:
+    fake = webhook.fake
+    assert fake.webhook is not None
+    for secret in ("wrong", None):
+        status = await fake.post_update_to_webhook(
+            fake.webhook["url"], fake.make_message_update(CHAT, "/mode user"), secret
+        )
+        assert status in (401, 403)
+    await asyncio.sleep(0.3)
+    assert fake.sent(CHAT) == []
+    assert await webhook.user() is None
+
+
+async def test_healthz_answers_on_the_web_app(webhook: Running) -> None:
+    port = webhook.app.settings.port
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{port}/healthz") as response,
+    ):
+        assert response.status == 200
+        assert (await response.json())["status"] == "ok"
+
+
+def test_run_without_a_channel_exits_non_zero_and_suggests_chat(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WHATSAPP_"))}
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "interview-coach chat" in result.stderr

@@ -29,6 +29,7 @@ def _duplicate_ids(library: Library) -> list[Problem]:
     ids = [item.id for item in library.tips]
     ids += [item.id for item in library.questions]
     ids += [item.id for item in library.ask_back]
+    ids += [item.id for item in library.plan]
     counts = Counter(ids)
     return [
         Problem(library.sources.get(item_id, "-"), item_id, f"id is used {count} times")

@@ -20,6 +20,8 @@ from content.schema import (
     FeedbackCues,
     FeedbackFile,
     MessagesFile,
+    PlanFile,
+    PlanStep,
     Question,
     QuestionsFile,
     Tip,
@@ -35,6 +37,7 @@ FILE_KINDS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("tips", TipsFile),
     ("questions", QuestionsFile),
     ("ask_back", AskBackFile),
+    ("plan", PlanFile),
     ("topics", TopicsFile),
     ("feedback", FeedbackFile),
     ("messages", MessagesFile),
@@ -56,6 +59,7 @@ class Library:
     tips: list[Tip] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)
     ask_back: list[AskBack] = field(default_factory=list)
+    plan: list[PlanStep] = field(default_factory=list)
     topics: dict[str, str] = field(default_factory=dict)
     design_points: list[DesignPoint] = field(default_factory=list)
     cues: FeedbackCues | None = None
@@ -157,7 +161,7 @@ def read_files(directory: Path) -> tuple[Library, list[Problem]]:
     return library, problems
 
 
-T = TypeVar("T", Tip, Question, AskBack)
+T = TypeVar("T", Tip, Question, AskBack, PlanStep)
 
 
 def _add_items(library: Library, target: list[T], items: tuple[T, ...], name: str) -> None:
@@ -173,6 +177,8 @@ def _collect(library: Library, parsed: BaseModel, name: str, templates: dict[str
         _add_items(library, library.questions, parsed.questions, name)
     elif isinstance(parsed, AskBackFile):
         _add_items(library, library.ask_back, parsed.ask_back, name)
+    elif isinstance(parsed, PlanFile):
+        _add_items(library, library.plan, parsed.plan, name)
     elif isinstance(parsed, TopicsFile):
         library.topics = dict(parsed.topics)
         library.design_points = list(parsed.design_points)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 Mode = Literal["hr", "user"]
 Role = Literal["umum", "developer", "qa", "data"]
@@ -73,6 +80,41 @@ class AskBack(_Strict):
     round: Mode
     text: Text
     why: Text
+
+
+class PlanStep(_Strict):
+    """One message of the countdown plan before an interview. Exactly one of
+    `days_before` (sent at the user's daily time that day), `hours_before` or
+    `hours_after` (relative to the interview time) says when."""
+
+    id: ItemId
+    rounds: tuple[Mode, ...] = Field(default=MODES, min_length=1)
+    days_before: int | None = Field(default=None, ge=1, le=7)
+    hours_before: float | None = Field(default=None, gt=0, le=12)
+    hours_after: float | None = Field(default=None, gt=0, le=48)
+    # 1 is the most important. With fewer days left than the plan needs, steps with
+    # priority 1-2 are squeezed into the remaining days; the rest are dropped.
+    priority: int = Field(ge=1, le=5)
+    title: Text
+    text: Text
+    action: Text
+    practice: bool = False  # attach a practice question for the interview's round
+    offer_user_round: bool = False  # after a good HR round: offer to register the user round
+
+    @model_validator(mode="after")
+    def _exactly_one_time(self) -> PlanStep:
+        times = [self.days_before, self.hours_before, self.hours_after]
+        if sum(t is not None for t in times) != 1:
+            raise ValueError("give exactly one of days_before, hours_before, hours_after")
+        return self
+
+    @property
+    def on_interview_day(self) -> bool:
+        return self.hours_before is not None
+
+
+class PlanFile(_Strict):
+    plan: tuple[PlanStep, ...]
 
 
 class DesignPoint(_Strict):

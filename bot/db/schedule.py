@@ -1,0 +1,162 @@
+"""Repositories for interviews and deliveries: the scheduler's state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Delivery, Interview
+
+PENDING, SENDING, SENT, SKIPPED, CANCELLED, FAILED = (
+    "pending",
+    "sending",
+    "sent",
+    "skipped",
+    "cancelled",
+    "failed",
+)
+
+
+class InterviewRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, user_id: int, starts_at: datetime, mode: str, now: datetime) -> Interview:
+        interview = Interview(user_id=user_id, starts_at=starts_at, mode=mode, created_at=now)
+        self._session.add(interview)
+        await self._session.flush()
+        return interview
+
+    async def upcoming(self, user_id: int, now: datetime) -> list[Interview]:
+        """Scheduled interviews that have not started, or ended less than a day ago
+        (their debrief may still be pending)."""
+        rows = await self._session.scalars(
+            select(Interview)
+            .where(
+                Interview.user_id == user_id,
+                Interview.status == "scheduled",
+                Interview.starts_at > now - timedelta(days=1),
+            )
+            .order_by(Interview.starts_at)
+        )
+        return list(rows)
+
+    async def get(self, user_id: int, interview_id: int) -> Interview | None:
+        return await self._session.scalar(
+            select(Interview).where(Interview.id == interview_id, Interview.user_id == user_id)
+        )
+
+    async def cancel(self, interview: Interview) -> None:
+        interview.status = "cancelled"
+        await DeliveryRepository(self._session).cancel_pending(
+            interview.user_id, interview_id=interview.id
+        )
+
+
+class DeliveryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def _insert(self) -> Any:
+        dialect = self._session.get_bind().dialect.name
+        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Delivery)
+
+    async def add_if_absent(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Inserts rows; a row whose dedupe key exists is skipped. Returns how many
+        were new."""
+        if not rows:
+            return 0
+        statement = self._insert().on_conflict_do_nothing(index_elements=["dedupe_key"])
+        result = await self._session.execute(statement.returning(Delivery.id), list(rows))
+        return len(result.all())
+
+    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        rows = await self._session.scalars(
+            select(Delivery.dedupe_key).where(Delivery.dedupe_key.in_(list(keys)))
+        )
+        return set(rows)
+
+    async def cancel_pending(
+        self, user_id: int, *, kind: str | None = None, interview_id: int | None = None
+    ) -> None:
+        conditions = [Delivery.user_id == user_id, Delivery.status == PENDING]
+        if kind is not None:
+            conditions.append(Delivery.kind == kind)
+        if interview_id is not None:
+            conditions.append(Delivery.interview_id == interview_id)
+        await self._session.execute(update(Delivery).where(*conditions).values(status=CANCELLED))
+
+    async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Delivery]:
+        """Claims due rows (and rows whose lease ran out) in one atomic UPDATE, so two
+        dispatchers never get the same row."""
+        due = (
+            select(Delivery.id)
+            .where(
+                or_(
+                    and_(
+                        Delivery.status == PENDING,
+                        Delivery.due_at <= now,
+                        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+                    ),
+                    and_(Delivery.status == SENDING, Delivery.lease_until < now),
+                )
+            )
+            .order_by(Delivery.due_at, Delivery.id)
+            .limit(limit)
+        )
+        if self._session.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        claimed = await self._session.scalars(
+            update(Delivery)
+            .where(Delivery.id.in_(due.scalar_subquery()))
+            .values(status=SENDING, lease_until=now + lease, attempts=Delivery.attempts + 1)
+            .returning(Delivery),
+            execution_options={"synchronize_session": False},
+        )
+        return list(claimed)
+
+    async def finish(self, ids: Sequence[int], status: str, now: datetime, error: str = "") -> None:
+        values: dict[str, Any] = {"status": status, "lease_until": None, "last_error": error[:200]}
+        if status == SENT:
+            values["sent_at"] = now
+        await self._session.execute(
+            update(Delivery).where(Delivery.id.in_(list(ids))).values(values)
+        )
+
+    async def retry_later(self, ids: Sequence[int], at: datetime, error: str) -> None:
+        await self._session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(list(ids)))
+            .values(status=PENDING, next_attempt_at=at, lease_until=None, last_error=error[:200])
+        )
+
+    async def pending_for(self, user_id: int, interview_id: int) -> list[Delivery]:
+        rows = await self._session.scalars(
+            select(Delivery)
+            .where(
+                Delivery.user_id == user_id,
+                Delivery.interview_id == interview_id,
+                Delivery.status.in_([PENDING, SENDING]),
+            )
+            .order_by(Delivery.due_at, Delivery.id)
+        )
+        return list(rows)
+
+    async def ignored_tips(self, user_id: int, since: datetime) -> int:
+        """Daily messages sent after the user last wrote to the bot."""
+        count = await self._session.scalar(
+            select(func.count()).where(
+                Delivery.user_id == user_id,
+                Delivery.kind == "tip",
+                Delivery.status == SENT,
+                Delivery.sent_at > since,
+            )
+        )
+        return int(count or 0)

@@ -1,0 +1,104 @@
+"""The countdown plan: turns the plan steps in content into due times for one interview.
+
+Steps `days_before` go out at the user's daily time on that day. When fewer days are
+left than the plan needs, missed steps of priority 1-2 are squeezed into the days that
+remain (at most two steps a day, sent as one message); a missed priority-1 step with no
+room left goes out as soon as quiet hours allow. Steps around the interview itself are
+moved out of quiet hours, and nothing meant for before the interview is due after it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from content.schema import PlanStep
+from scheduler.timing import (
+    at_local,
+    is_quiet_time,
+    last_allowed_before,
+    local,
+    next_quiet_end,
+)
+
+MAX_STEPS_PER_DAY = 2
+SQUEEZE_MAX_PRIORITY = 2
+AFTER_STEP_VALIDITY = timedelta(days=3)
+FALLBACK_DAILY_TIME = time(7, 0)
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    step: PlanStep
+    due_at: datetime
+    expires_at: datetime
+
+
+def daily_slot(day: date, daily_time: time, timezone: str) -> datetime:
+    value = FALLBACK_DAILY_TIME if is_quiet_time(daily_time) else daily_time
+    return at_local(day, value, timezone)
+
+
+def build_plan(
+    steps: list[PlanStep],
+    *,
+    mode: str,
+    starts_at: datetime,
+    timezone: str,
+    daily_time: time,
+    now: datetime,
+) -> list[PlannedStep]:
+    mine = [step for step in steps if mode in step.rounds]
+    interview_day = local(starts_at, timezone).date()
+    today = local(now, timezone).date()
+    planned: list[PlannedStep] = []
+    per_day: Counter[date] = Counter()
+    missed: list[PlanStep] = []
+
+    def slot(day: date) -> datetime:
+        return daily_slot(day, daily_time, timezone)
+
+    before_days = [s for s in mine if s.days_before is not None]
+    for step in sorted(before_days, key=lambda s: -(s.days_before or 0)):
+        day = interview_day - timedelta(days=step.days_before or 0)
+        if now < slot(day) < starts_at:
+            planned.append(PlannedStep(step, slot(day), starts_at))
+            per_day[day] += 1
+        else:
+            missed.append(step)
+
+    open_days = [
+        today + timedelta(days=offset)
+        for offset in range((interview_day - today).days)
+        if now < slot(today + timedelta(days=offset)) < starts_at
+    ]
+    squeezed = sorted(
+        (s for s in missed if s.priority <= SQUEEZE_MAX_PRIORITY),
+        key=lambda s: (s.priority, -(s.days_before or 0)),
+    )
+    for step in squeezed:
+        day = next((d for d in open_days if per_day[d] < MAX_STEPS_PER_DAY), None)
+        if day is not None:
+            planned.append(PlannedStep(step, slot(day), starts_at))
+            per_day[day] += 1
+        elif step.priority == 1:
+            soon = next_quiet_end(now, timezone)
+            if soon < starts_at:
+                planned.append(PlannedStep(step, soon, starts_at))
+
+    for step in mine:
+        if step.hours_before is not None:
+            due = starts_at - timedelta(hours=step.hours_before)
+            if next_quiet_end(due, timezone) < starts_at:
+                due = next_quiet_end(due, timezone)
+            else:
+                due = last_allowed_before(due, timezone)
+            due = max(due, next_quiet_end(now, timezone))
+            if due < starts_at:
+                planned.append(PlannedStep(step, due, starts_at))
+        elif step.hours_after is not None:
+            due = next_quiet_end(starts_at + timedelta(hours=step.hours_after), timezone)
+            planned.append(PlannedStep(step, due, due + AFTER_STEP_VALIDITY))
+
+    return sorted(planned, key=lambda p: (p.due_at, p.step.id))

@@ -22,6 +22,7 @@ class App:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     coach: Coach
+    clock: Clock
 
 
 @asynccontextmanager
@@ -31,6 +32,6 @@ async def open_app(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[
     try:
         await migrate.upgrade(engine)
         sessions = create_session_factory(engine)
-        yield App(settings, engine, sessions, Coach(sessions, library, clock))
+        yield App(settings, engine, sessions, Coach(sessions, library, clock), clock)
     finally:
         await engine.dispose()

@@ -20,11 +20,19 @@ NO_CHANNEL_MESSAGE = (
 
 def _chat(settings: Settings) -> int:
     from bot.app import open_app
-    from bot.channels.console import run_chat
+    from bot.channels.console import CHANNEL, make_chat, run_chat
+    from scheduler.engine import SchedulerEngine
 
     async def main() -> None:
         async with open_app(settings) as app:
-            await run_chat(app.coach)
+            chat = make_chat(app.coach)
+            # Due messages for the console user are printed while the chat is open.
+            engine = SchedulerEngine(app.sessions, app.coach.library, {CHANNEL: chat}, app.clock)
+            engine.start()
+            try:
+                await run_chat(chat)
+            finally:
+                await engine.stop()
 
     try:
         asyncio.run(main())

@@ -23,6 +23,7 @@ from handlers.types import Button, Inbound
 @dataclass
 class Context:
     inbound: Inbound
+    session: AsyncSession
     user: User
     state: StateSnapshot | None
     is_new_user: bool
@@ -46,6 +47,7 @@ class Context:
     ) -> Context:
         return cls(
             inbound=inbound,
+            session=session,
             user=user,
             state=state,
             is_new_user=is_new_user,

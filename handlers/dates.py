@@ -25,9 +25,10 @@ WEEKDAYS = {
     "minggu": 6, "ahad": 6,
 }  # fmt: skip
 MONTH_NAMES = (
-    "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember"
-).split()
-DAY_NAMES = "Senin Selasa Rabu Kamis Jumat Sabtu Minggu".split()
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
+    "Oktober", "November", "Desember",
+)  # fmt: skip
+DAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 
 
 @dataclass(frozen=True)

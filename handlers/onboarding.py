@@ -13,8 +13,9 @@ from handlers.parsing import (
     shorten,
     zone_name,
 )
-from handlers.settings import role_buttons, zone_buttons
+from handlers.settings import reschedule_daily, role_buttons, zone_buttons
 from handlers.types import Button, Reply
+from scheduler.timing import is_quiet_time
 
 STATE = "onboarding"
 STEPS = ("role", "time", "zone")
@@ -71,22 +72,28 @@ async def _advance(ctx: Context, step: str) -> list[Reply]:
     return [Reply(done, buttons)]
 
 
-def _apply(ctx: Context, step: str, value: str) -> bool:
-    """Stores the answer for a step; False when the value doesn't parse."""
+async def _apply(ctx: Context, step: str, value: str) -> str | None:
+    """Stores the answer for a step; the key of an error message when it doesn't fit."""
     if step == "role":
         role = parse_role(value)
-        if role is not None:
-            ctx.user.role = role
-        return role is not None
+        if role is None:
+            return "bad_role"
+        ctx.user.role = role
+        return None
     if step == "time":
         daily_time = parse_time(value)
-        if daily_time is not None:
-            ctx.user.daily_time = daily_time
-        return daily_time is not None
-    timezone = parse_zone(value)
-    if timezone is not None:
+        if daily_time is None:
+            return "bad_time"
+        if is_quiet_time(daily_time):
+            return "bad_time_quiet"
+        ctx.user.daily_time = daily_time
+    else:
+        timezone = parse_zone(value)
+        if timezone is None:
+            return "bad_zone"
         ctx.user.timezone = timezone
-    return timezone is not None
+    await reschedule_daily(ctx)
+    return None
 
 
 async def answer(ctx: Context, text: str) -> list[Reply]:
@@ -96,18 +103,20 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
         return []
     if is_skip(text):
         return await _advance(ctx, step)
-    if _apply(ctx, step, text):
+    error_key = await _apply(ctx, step, text)
+    if error_key is None:
         return await _advance(ctx, step)
-    error_key = {"role": "bad_role", "time": "bad_time", "zone": "bad_zone"}[step]
     return [_step_reply(ctx, step, ctx.say(error_key, value=shorten(text)))]
 
 
-async def button(ctx: Context, step: str, value: str) -> list[Reply] | None:
-    """A tapped onboarding button; None when it doesn't belong to the current step."""
+async def button(ctx: Context, payload_value: str) -> list[Reply] | None:
+    """A tapped onboarding button (`step:value`); None when it doesn't belong to the
+    current step."""
+    step, _, value = payload_value.partition(":")
     if current_step(ctx) != step:
         return None
     if value == "skip":
         return await _advance(ctx, step)
-    if not _apply(ctx, step, value):
+    if await _apply(ctx, step, value) is not None:
         return None
     return await _advance(ctx, step)

@@ -17,7 +17,17 @@ from bot.clock import Clock, utc_now
 from bot.db.repositories import ConversationStateRepository, UserRepository
 from content.loader import Library
 from content.schema import MODES, ROLES
-from handlers import ask_back, help, mode, onboarding, practice, settings, tips
+from handlers import (
+    ask_back,
+    help,
+    interview,
+    mode,
+    onboarding,
+    pause,
+    practice,
+    settings,
+    tips,
+)
 from handlers.context import Context
 from handlers.parsing import ZONES, clean_text
 from handlers.types import Inbound, Reply
@@ -50,23 +60,51 @@ COMMANDS: dict[str, Command] = {
     "zona": Command(settings.zone, 1),
     "tanya_balik": Command(ask_back.show, 0),
     "bantuan": Command(help.show_help, 0),
+    "interview": Command(interview.register, 6),
+    "jadwal": Command(interview.schedule, 0),
+    "batal": Command(interview.cancel, 0),
+    "jeda": Command(pause.pause, 0),
+    "lanjut": Command(pause.resume, 0),
 }
-ALIASES = {"help": "bantuan", "menu": "bantuan", "tanyabalik": "tanya_balik", "tip": "tips"}
+ALIASES = {
+    "help": "bantuan",
+    "menu": "bantuan",
+    "tanyabalik": "tanya_balik",
+    "tip": "tips",
+    "jadwalku": "jadwal",
+    "pause": "jeda",
+    "stop": "jeda",
+    "resume": "lanjut",
+}
+# Multi-step flows that a new command abandons (the practice question is not one: it
+# stays open until answered or replaced).
+FLOW_STATES = (onboarding.STATE, *interview.STATES)
+
+
+# A button handler returns None when the tap no longer applies (stale or forged).
+ButtonHandler = Callable[[Context, str], Awaitable[list[Reply] | None]]
+
+
+def _one_of(*values: str) -> Callable[[str], bool]:
+    return frozenset(values).__contains__
 
 
 @dataclass(frozen=True, slots=True)
 class ButtonAction:
-    allowed: frozenset[str]
-    handler: Handler
+    allowed: Callable[[str], bool]
+    handler: ButtonHandler
 
 
 BUTTONS: dict[str, ButtonAction] = {
-    "mode": ButtonAction(frozenset(MODES), mode.switch),
-    "role": ButtonAction(frozenset(ROLES), settings.role),
-    "zone": ButtonAction(frozenset(ZONES), settings.zone),
-    "tips": ButtonAction(frozenset({"more"}), tips.send_tip),
-    "latihan": ButtonAction(frozenset({"next"}), practice.ask),
-    "tanya": ButtonAction(frozenset({"more"}), ask_back.show),
+    "mode": ButtonAction(_one_of(*MODES), mode.switch),
+    "role": ButtonAction(_one_of(*ROLES), settings.role),
+    "zone": ButtonAction(_one_of(*ZONES), settings.zone),
+    "tips": ButtonAction(_one_of("more"), tips.send_tip),
+    "latihan": ButtonAction(_one_of("next"), practice.ask),
+    "tanya": ButtonAction(_one_of("more"), ask_back.show),
+    "ob": ButtonAction(lambda v: v.count(":") == 1, onboarding.button),
+    "iv": ButtonAction(_one_of("save", "discard", "user"), interview.button),
+    "batal": ButtonAction(lambda v: v == "no" or v.isdigit(), interview.cancel_chosen),
 }
 
 
@@ -146,13 +184,15 @@ class Coach:
             command = COMMANDS.get(name)
             if command is None:
                 return await help.unknown_command(ctx, name)
-            if onboarding.current_step(ctx) is not None and name != "start":
-                # A command mid-onboarding runs at once and ends the onboarding; the
-                # answers given so far are kept and the rest stay at their defaults.
+            if ctx.state is not None and ctx.state.name in FLOW_STATES:
+                # A command mid-flow runs at once and ends the flow; onboarding answers
+                # given so far are kept and the rest stay at their defaults.
                 await ctx.clear_state()
             return await command.handler(ctx, args)
         if onboarding.current_step(ctx) is not None:
             return await onboarding.answer(ctx, text)
+        if ctx.state is not None and ctx.state.name in interview.STATES:
+            return await interview.answer(ctx, text)
         if ctx.state is not None and ctx.state.name == practice.STATE:
             return await practice.answer(ctx, text)
         return await help.fallback(ctx, text)
@@ -165,10 +205,7 @@ class Coach:
         action, _, value = rest.partition(":")
         if version != PAYLOAD_VERSION:
             return stale
-        if action == "ob":
-            step, _, choice = value.partition(":")
-            return await onboarding.button(ctx, step, choice) or stale
         button = BUTTONS.get(action)
-        if button is None or value not in button.allowed:
+        if button is None or not button.allowed(value):
             return stale
-        return await button.handler(ctx, value)
+        return await button.handler(ctx, value) or stale

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.db.schedule import DeliveryRepository
 from handlers.context import Context
 from handlers.parsing import (
     ZONES,
@@ -13,8 +14,14 @@ from handlers.parsing import (
     zone_name,
 )
 from handlers.types import Button, Reply
+from scheduler.timing import is_quiet_time
 
 ROLE_ORDER = ("umum", "developer", "qa", "data")
+
+
+async def reschedule_daily(ctx: Context) -> None:
+    """Drops daily messages planned for the old time; the planner writes new ones."""
+    await DeliveryRepository(ctx.session).delete_pending(ctx.user.id, kind="tip")
 
 
 def role_buttons(ctx: Context, prefix: str) -> tuple[Button, ...]:
@@ -43,7 +50,10 @@ async def reminder(ctx: Context, args: str = "") -> list[Reply]:
     new_time = parse_time(args)
     if new_time is None:
         return [Reply(ctx.say("bad_time", value=shorten(args)))]
+    if is_quiet_time(new_time):
+        return [Reply(ctx.say("bad_time_quiet", value=format_time(new_time)))]
     ctx.user.daily_time = new_time
+    await reschedule_daily(ctx)
     return [Reply(ctx.say("time_set", time=format_time(new_time), zone=zone))]
 
 
@@ -55,5 +65,6 @@ async def zone(ctx: Context, args: str = "") -> list[Reply]:
     if timezone is None:
         return [Reply(ctx.say("bad_zone", value=shorten(args)), zone_buttons("v1:zone"))]
     ctx.user.timezone = timezone
+    await reschedule_daily(ctx)
     text = ctx.say("zone_set", zone=zone_name(timezone), time=format_time(ctx.user.daily_time))
     return [Reply(text, edit=bool(ctx.inbound.payload))]

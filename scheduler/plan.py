@@ -78,10 +78,10 @@ def build_plan(
         key=lambda s: (s.priority, -(s.days_before or 0)),
     )
     for step in squeezed:
-        day = next((d for d in open_days if per_day[d] < MAX_STEPS_PER_DAY), None)
-        if day is not None:
-            planned.append(PlannedStep(step, slot(day), starts_at))
-            per_day[day] += 1
+        free = next((d for d in open_days if per_day[d] < MAX_STEPS_PER_DAY), None)
+        if free is not None:
+            planned.append(PlannedStep(step, slot(free), starts_at))
+            per_day[free] += 1
         elif step.priority == 1:
             soon = next_quiet_end(now, timezone)
             if soon < starts_at:

@@ -13,6 +13,7 @@ from handlers.router import Coach
 from handlers.types import Button, Inbound, Reply
 
 CHANNEL = "console"
+CHAT_ID = "local"
 PROMPT = "kamu> "
 
 
@@ -48,19 +49,29 @@ class ConsoleChat:
             display_name=self._name,
         )
         replies = await self._coach.handle(inbound)
+        self._show(replies)
+        return replies
+
+    def _show(self, replies: list[Reply]) -> None:
         # Only the last message's options stay tappable, like a keyboard under it.
         self._buttons = next((r.buttons for r in reversed(replies) if r.buttons), ())
         for reply in replies:
             print(render(reply), end="\n\n", file=self._output, flush=True)
-        return replies
+
+    async def deliver(self, chat_id: str, reply: Reply) -> None:
+        """Scheduled messages that fall due while the chat is open."""
+        self._show([reply])
 
 
-async def run_chat(coach: Coach, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+def make_chat(coach: Coach, stdout: TextIO = sys.stdout) -> ConsoleChat:
     try:
         name = getpass.getuser().capitalize()
     except (OSError, KeyError):
         name = ""
-    chat = ConsoleChat(coach, stdout, chat_id="local", name=name)
+    return ConsoleChat(coach, stdout, chat_id=CHAT_ID, name=name)
+
+
+async def run_chat(chat: ConsoleChat, stdin: TextIO = sys.stdin) -> None:
     interactive = stdin.isatty()
     if interactive:
         print("Ketik /start untuk mulai, /bantuan untuk daftar perintah. Ctrl+D untuk keluar.\n")

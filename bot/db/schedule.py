@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,6 +92,15 @@ class DeliveryRepository:
         if interview_id is not None:
             conditions.append(Delivery.interview_id == interview_id)
         await self._session.execute(update(Delivery).where(*conditions).values(status=CANCELLED))
+
+    async def delete_pending(self, user_id: int, *, kind: str) -> None:
+        """Pending rows of a kind disappear, so the planner can write them again with new
+        times under the same dedupe keys."""
+        await self._session.execute(
+            delete(Delivery).where(
+                Delivery.user_id == user_id, Delivery.kind == kind, Delivery.status == PENDING
+            )
+        )
 
     async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Delivery]:
         """Claims due rows (and rows whose lease ran out) in one atomic UPDATE, so two

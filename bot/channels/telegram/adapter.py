@@ -11,9 +11,10 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import BotCommand, CallbackQuery, ChatMemberUpdated, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.base import ChatBlocked
 from bot.channels.flood import FloodGuard, Verdict
 from bot.channels.inflight import InFlight
-from bot.channels.telegram.sender import ChatBlocked, TelegramSender
+from bot.channels.telegram.sender import TelegramSender
 from bot.db.repositories import UserRepository
 from handlers.router import Coach
 from handlers.types import Inbound, Reply

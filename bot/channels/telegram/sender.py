@@ -15,6 +15,7 @@ from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiolimiter import AsyncLimiter
 
+from bot.channels.base import ChatBlocked, RetryLater
 from bot.channels.telegram.render import render
 from handlers.types import Reply
 
@@ -23,10 +24,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_RETRY_AFTER_ATTEMPTS = 5
 MAX_TRACKED_CHATS = 10_000
-
-
-class ChatBlocked(Exception):
-    """The user blocked the bot (403). The user is already marked blocked."""
 
 
 OnBlocked = Callable[[str], Awaitable[None]]
@@ -115,3 +112,10 @@ class TelegramSender:
             ),
         )
         return True
+
+    async def deliver(self, chat_id: str, reply: Reply) -> None:
+        """The scheduler's way out (`OutboundChannel`)."""
+        try:
+            await self.send(chat_id, reply)
+        except TelegramRetryAfter as error:
+            raise RetryLater(error.retry_after) from None

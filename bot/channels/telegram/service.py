@@ -20,6 +20,7 @@ from bot.channels.inflight import InFlight
 from bot.channels.telegram.adapter import TelegramChannel
 from bot.channels.telegram.sender import TelegramSender
 from bot.web import TELEGRAM_WEBHOOK_PATH, build_web_app
+from scheduler.engine import SchedulerEngine
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,9 @@ class TelegramService:
         self.dispatcher.include_router(self.channel.router())
         self.dispatcher.startup.register(self._on_startup)
         self.dispatcher.shutdown.register(self._on_shutdown)
+        self.scheduler = SchedulerEngine(
+            app.sessions, app.coach.library, {"telegram": self.sender}, app.clock
+        )
         self.stopped = asyncio.Event()
 
     async def _mark_blocked(self, chat_id: str) -> None:
@@ -55,8 +59,10 @@ class TelegramService:
 
     async def _on_startup(self) -> None:
         await self.bot.set_my_commands(self.channel.menu())
+        self.scheduler.start()
 
     async def _on_shutdown(self) -> None:
+        await self.scheduler.stop()
         if not await self.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("%d update(s) still running at shutdown", self.inflight.count)
 

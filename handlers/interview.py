@@ -1,0 +1,217 @@
+"""/interview, /jadwal and /batal: registering interviews and their countdown plan."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from bot.db.schedule import DeliveryRepository, InterviewRepository
+from handlers.context import Context
+from handlers.dates import (
+    Ask,
+    Invalid,
+    Moment,
+    NeedTime,
+    format_day,
+    format_moment,
+    parse_when,
+)
+from handlers.parsing import format_time, simplify, zone_name
+from handlers.types import Button, Reply
+from scheduler.store import schedule_interview
+from scheduler.timing import local
+
+ASK_DATE, ASK_TIME, CONFIRM = "interview_date", "interview_time", "interview_confirm"
+STATES = (ASK_DATE, ASK_TIME, CONFIRM)
+MAX_UPCOMING = 5
+YES = {"ya", "y", "iya", "ok", "oke", "simpan", "benar", "betul", "sudah"}
+NO = {"tidak", "nggak", "gak", "batal", "bukan", "salah", "belum"}
+
+
+def _when(ctx: Context, moment: datetime) -> str:
+    return format_moment(local(moment, ctx.user.timezone), zone_name(ctx.user.timezone))
+
+
+def _mode_label(ctx: Context, mode: str) -> str:
+    return ctx.say(f"label_mode_{mode}")
+
+
+def _split_mode(args: str, default: str) -> tuple[str, str]:
+    words = simplify(args).split()
+    modes = [w for w in words if w in ("hr", "user")]
+    rest = " ".join(w for w in words if w not in ("hr", "user"))
+    return rest, modes[-1] if modes else default
+
+
+async def _answer_parse(ctx: Context, text: str, mode: str, day: date | None = None) -> list[Reply]:
+    now_local = local(ctx.now, ctx.user.timezone)
+    parsed = parse_when(f"{day.isoformat()} {text}" if day else text, now_local)
+    if isinstance(parsed, Moment):
+        await ctx.set_state(CONFIRM, {"starts_at": parsed.value.isoformat(), "mode": mode})
+        buttons = (
+            ctx.button("button_save", "v1:iv:save"),
+            ctx.button("button_discard", "v1:iv:discard"),
+        )
+        text = ctx.say(
+            "interview_confirm", when=_when(ctx, parsed.value), mode=_mode_label(ctx, mode)
+        )
+        return [Reply(text, buttons)]
+    if isinstance(parsed, NeedTime):
+        await ctx.set_state(ASK_TIME, {"day": parsed.day.isoformat(), "mode": mode})
+        return [Reply(ctx.say("interview_ask_time", day=format_day(parsed.day)))]
+    if isinstance(parsed, Ask):
+        if ctx.state is None or ctx.state.name not in (ASK_DATE, ASK_TIME):
+            await ctx.set_state(ASK_DATE, {"mode": mode})
+        return [Reply(ctx.say(f"interview_{parsed.reason}"))]
+    assert isinstance(parsed, Invalid)
+    return [Reply(ctx.say(f"interview_{parsed.reason}", value=parsed.detail))]
+
+
+async def register(ctx: Context, args: str = "") -> list[Reply]:
+    rest, mode = _split_mode(args, ctx.user.mode)
+    if not rest:
+        await ctx.set_state(ASK_DATE, {"mode": mode})
+        return [Reply(ctx.say("interview_ask_date"))]
+    return await _answer_parse(ctx, rest, mode)
+
+
+async def answer(ctx: Context, text: str) -> list[Reply]:
+    """Free text while registering an interview."""
+    assert ctx.state is not None
+    data = ctx.state.data
+    mode = str(data.get("mode", ctx.user.mode))
+    if ctx.state.name == CONFIRM:
+        word = simplify(text)
+        if word in YES:
+            return await save(ctx) or []
+        if word in NO:
+            return await discard(ctx) or []
+        return [Reply(ctx.say("interview_confirm_hint"))]
+    rest, mode = _split_mode(text, mode)
+    if ctx.state.name == ASK_TIME:
+        return await _answer_parse(ctx, rest, mode, date.fromisoformat(str(data["day"])))
+    return await _answer_parse(ctx, rest, mode)
+
+
+async def save(ctx: Context) -> list[Reply] | None:
+    if ctx.state is None or ctx.state.name != CONFIRM:
+        return None
+    starts_at = datetime.fromisoformat(str(ctx.state.data["starts_at"]))
+    mode = str(ctx.state.data["mode"])
+    await ctx.clear_state()
+    interviews = InterviewRepository(ctx.session)
+    upcoming = await interviews.upcoming(ctx.user.id, ctx.now)
+    when = _when(ctx, starts_at)
+    if starts_at <= ctx.now:
+        return [Reply(ctx.say("interview_past", value=when))]
+    if any(i.starts_at == starts_at for i in upcoming):
+        return [Reply(ctx.say("interview_duplicate", when=when))]
+    if len(upcoming) >= MAX_UPCOMING:
+        return [Reply(ctx.say("interview_limit", limit=MAX_UPCOMING))]
+    interview = await interviews.add(ctx.user.id, starts_at, mode, ctx.now)
+    planned = await schedule_interview(ctx.session, ctx.library, interview, ctx.user, ctx.now)
+    label = _mode_label(ctx, mode)
+    edit = bool(ctx.inbound.payload)
+    if not planned:
+        return [Reply(ctx.say("interview_saved_no_steps", when=when, mode=label), edit=edit)]
+    first = _when(ctx, planned[0].due_at)
+    text = ctx.say("interview_saved", when=when, mode=label, count=len(planned), first=first)
+    return [Reply(text, edit=edit)]
+
+
+async def discard(ctx: Context) -> list[Reply] | None:
+    if ctx.state is None or ctx.state.name != CONFIRM:
+        return None
+    await ctx.clear_state()
+    return [Reply(ctx.say("interview_discarded"), edit=bool(ctx.inbound.payload))]
+
+
+async def register_user_round(ctx: Context) -> list[Reply]:
+    await ctx.set_state(ASK_DATE, {"mode": "user"})
+    return [Reply(ctx.say("interview_register_user_round"))]
+
+
+def _daily(ctx: Context) -> str:
+    if ctx.user.paused:
+        return ctx.say("daily_paused")
+    return ctx.say(
+        "daily_active", time=format_time(ctx.user.daily_time), zone=zone_name(ctx.user.timezone)
+    )
+
+
+async def schedule(ctx: Context, args: str = "") -> list[Reply]:
+    upcoming = await InterviewRepository(ctx.session).upcoming(ctx.user.id, ctx.now)
+    if not upcoming:
+        return [Reply(ctx.say("schedule_empty", daily=_daily(ctx)))]
+    deliveries = DeliveryRepository(ctx.session)
+    lines = [ctx.say("schedule_header", daily=_daily(ctx))]
+    for number, interview in enumerate(upcoming, start=1):
+        lines.append("")
+        lines.append(
+            ctx.say(
+                "schedule_interview",
+                number=number,
+                when=_when(ctx, interview.starts_at),
+                mode=_mode_label(ctx, interview.mode),
+            )
+        )
+        steps = await deliveries.pending_for(ctx.user.id, interview.id)
+        titles = {step.id: step.title for step in ctx.library.plan}
+        lines += [
+            ctx.say("schedule_step", when=_when(ctx, row.due_at), title=titles.get(row.item_id, ""))
+            for row in steps
+        ] or [ctx.say("schedule_no_steps")]
+    return [Reply("\n".join(lines))]
+
+
+async def cancel(ctx: Context, args: str = "") -> list[Reply]:
+    upcoming = [
+        i
+        for i in await InterviewRepository(ctx.session).upcoming(ctx.user.id, ctx.now)
+        if i.starts_at > ctx.now
+    ]
+    if not upcoming:
+        return [Reply(ctx.say("cancel_none"))]
+    if len(upcoming) == 1:
+        interview = upcoming[0]
+        text = ctx.say(
+            "cancel_confirm",
+            when=_when(ctx, interview.starts_at),
+            mode=_mode_label(ctx, interview.mode),
+        )
+        buttons = (
+            ctx.button("button_cancel_yes", f"v1:batal:{interview.id}"),
+            ctx.button("button_no", "v1:batal:no"),
+        )
+        return [Reply(text, buttons)]
+    choices = tuple(
+        Button(
+            f"{local(i.starts_at, ctx.user.timezone):%d/%m %H.%M} {_mode_label(ctx, i.mode)}",
+            f"v1:batal:{i.id}",
+        )
+        for i in upcoming
+    )
+    return [Reply(ctx.say("cancel_pick"), (*choices, ctx.button("button_no", "v1:batal:no")))]
+
+
+async def cancel_chosen(ctx: Context, value: str) -> list[Reply] | None:
+    if value == "no":
+        return [Reply(ctx.say("cancel_kept"), edit=True)]
+    if not value.isdigit():
+        return None
+    interviews = InterviewRepository(ctx.session)
+    interview = await interviews.get(ctx.user.id, int(value))
+    if interview is None or interview.status != "scheduled" or interview.starts_at <= ctx.now:
+        return None
+    await interviews.cancel(interview)
+    text = ctx.say(
+        "cancel_done", when=_when(ctx, interview.starts_at), mode=_mode_label(ctx, interview.mode)
+    )
+    return [Reply(text, edit=True)]
+
+
+async def button(ctx: Context, value: str) -> list[Reply] | None:
+    if value == "save":
+        return await save(ctx)
+    if value == "discard":
+        return await discard(ctx)
+    return await register_user_round(ctx)

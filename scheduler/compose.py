@@ -1,0 +1,99 @@
+"""Builds the one message a user gets for the deliveries due together: plan steps first,
+then the daily tip, with at most one practice question. Composing has no side effects;
+`Effects` are applied only after the channel accepted the message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Delivery, Interview, User
+from bot.db.repositories import ConversationStateRepository, ServedItemRepository
+from content.loader import Library
+from content.schema import Question
+from handlers.dates import format_moment
+from handlers.parsing import zone_name
+from handlers.picker import pick_next
+from handlers.practice import STATE as PRACTICE_STATE
+from handlers.types import Button, Reply
+from scheduler.timing import local
+
+SEPARATOR = "\n\n— — —\n\n"
+
+
+@dataclass
+class Effects:
+    served: list[tuple[str, str]] = field(default_factory=list)  # (kind, item id)
+    practice: tuple[str, str] | None = None  # (question id, mode)
+
+    async def apply(self, session: AsyncSession, user: User, now: datetime) -> None:
+        served = ServedItemRepository(session)
+        for kind, item_id in self.served:
+            await served.record(user.id, kind, item_id, now)
+        if self.practice is not None:
+            states = ConversationStateRepository(session)
+            # A daily question must not cut into onboarding or an interview registration.
+            if await states.get(user.id) is None:
+                question_id, mode = self.practice
+                await states.set(
+                    user.id, PRACTICE_STATE, {"question_id": question_id, "mode": mode}, now
+                )
+
+
+async def _question(
+    session: AsyncSession, library: Library, user: User, mode: str, effects: Effects
+) -> Question | None:
+    pool = [q for q in library.questions if q.fits(mode, user.role)]
+    last_served = await ServedItemRepository(session).last_served(user.id, "question")
+    question = pick_next(pool, last_served, user.id)
+    if question is not None:
+        effects.served.append(("question", question.id))
+        effects.practice = (question.id, mode)
+    return question
+
+
+async def compose(
+    session: AsyncSession, library: Library, user: User, rows: list[Delivery]
+) -> tuple[Reply | None, Effects]:
+    say = library.messages.render
+    effects = Effects()
+    parts: list[str] = []
+    buttons: list[Button] = []
+    practice_mode: str | None = None
+    steps = {step.id: step for step in library.plan}
+
+    for row in sorted(rows, key=lambda r: ({"plan": 0, "nudge": 1, "tip": 2}[r.kind], r.due_at)):
+        if row.kind == "plan":
+            step = steps.get(row.item_id)
+            interview = await session.get(Interview, row.interview_id) if row.interview_id else None
+            if step is None or interview is None:
+                continue
+            when = format_moment(
+                local(interview.starts_at, user.timezone), zone_name(user.timezone)
+            )
+            header = say("plan_header", mode=say(f"label_mode_{interview.mode}"), when=when)
+            parts.append(f"{header}\n\n{step.title}\n\n{step.text}\n\n👉 {step.action}")
+            if step.practice:
+                practice_mode = practice_mode or interview.mode
+            if step.offer_user_round:
+                buttons.append(Button(say("button_register_user_round"), "v1:iv:user"))
+        elif row.kind == "nudge":
+            parts.append(say("nudge_backoff"))
+        elif row.kind == "tip":
+            pool = [tip for tip in library.tips if tip.fits(user.mode, user.role)]
+            last_served = await ServedItemRepository(session).last_served(user.id, "tip")
+            tip = pick_next(pool, last_served, user.id)
+            if tip is not None:
+                effects.served.append(("tip", tip.id))
+                parts.append(f"{say('daily_header')}\n\n{tip.message}")
+            practice_mode = practice_mode or user.mode
+
+    if practice_mode is not None:
+        question = await _question(session, library, user, practice_mode, effects)
+        if question is not None:
+            parts.append(say("daily_question", question=question.text))
+    if not parts:
+        return None, effects
+    return Reply(SEPARATOR.join(parts), tuple(buttons)), effects

@@ -1,0 +1,89 @@
+"""The clock: an APScheduler `AsyncIOScheduler` with two fixed jobs (never one per user).
+All state is in the database, so ticks can run in any process, any number of times."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import OutboundChannel
+from bot.clock import Clock
+from content.loader import Library
+from scheduler.dispatcher import Dispatcher
+from scheduler.planner import plan_daily
+
+log = logging.getLogger(__name__)
+
+PLANNER_EVERY_SECONDS = 60
+DISPATCHER_EVERY_SECONDS = 5
+
+
+class SchedulerEngine:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        library: Library,
+        channels: Mapping[str, OutboundChannel],
+        clock: Clock,
+        planner_every: float = PLANNER_EVERY_SECONDS,
+        dispatcher_every: float = DISPATCHER_EVERY_SECONDS,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self.dispatcher = Dispatcher(sessions, library, channels, clock)
+        self._planner_every = planner_every
+        self._dispatcher_every = dispatcher_every
+        self._scheduler: AsyncIOScheduler | None = None
+        self._busy = asyncio.Lock()
+        self._first_tick: asyncio.Task[None] | None = None
+
+    async def plan_tick(self) -> None:
+        async with self._busy:
+            try:
+                async with self._sessions() as session, session.begin():
+                    await plan_daily(session, self._clock())
+            except Exception:
+                log.exception("planner tick failed")
+
+    async def dispatch_tick(self) -> None:
+        async with self._busy:
+            try:
+                await self.dispatcher.run_once()
+            except Exception:
+                log.exception("dispatcher tick failed")
+
+    async def tick(self) -> None:
+        await self.plan_tick()
+        await self.dispatch_tick()
+
+    def start(self) -> None:
+        scheduler = AsyncIOScheduler()
+        for job_id, job, every in (
+            ("planner", self.plan_tick, self._planner_every),
+            ("dispatcher", self.dispatch_tick, self._dispatcher_every),
+        ):
+            scheduler.add_job(
+                job,
+                "interval",
+                seconds=every,
+                id=job_id,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+        self._first_tick = asyncio.get_running_loop().create_task(self.tick())
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self._first_tick is not None:
+            await self._first_tick
+        async with self._busy:  # let a running tick finish
+            pass

@@ -1,0 +1,65 @@
+"""Writes the daily deliveries for today and tomorrow (in each user's zone), so a restart
+or downtime never loses one, and handles the engagement back-off."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import User
+from bot.db.schedule import DeliveryRepository
+from scheduler.plan import daily_slot
+from scheduler.store import delivery_row
+from scheduler.timing import DAILY_GRACE, local, next_quiet_end
+
+# After this many daily messages in a row with no reply, send one gentle note and then
+# only every BACKOFF_EVERY_DAYS days, until the user writes again.
+IGNORED_BEFORE_BACKOFF = 3
+BACKOFF_EVERY_DAYS = 3
+NUDGE_VALIDITY = timedelta(days=1)
+
+
+async def plan_daily(session: AsyncSession, now: datetime) -> int:
+    users = await session.scalars(
+        select(User).where(User.paused.is_(False), User.blocked.is_(False))
+    )
+    deliveries = DeliveryRepository(session)
+    rows: list[dict[str, Any]] = []
+    for user in users:
+        ignored = await deliveries.ignored_tips(user.id, since=user.last_active_at)
+        backing_off = ignored >= IGNORED_BEFORE_BACKOFF
+        today = local(now, user.timezone).date()
+        last_active_day = local(user.last_active_at, user.timezone).date()
+        for offset in (0, 1):
+            day = today + timedelta(days=offset)
+            due = daily_slot(day, user.daily_time, user.timezone)
+            if due < now:
+                continue  # today's time has passed: tomorrow's row covers the user
+            if backing_off and (day - last_active_day).days % BACKOFF_EVERY_DAYS != 0:
+                continue
+            rows.append(
+                delivery_row(
+                    user_id=user.id,
+                    kind="tip",
+                    dedupe_key=f"tip:{user.id}:{day.isoformat()}",
+                    due_at=due,
+                    expires_at=due + DAILY_GRACE,
+                    now=now,
+                )
+            )
+        if backing_off:
+            soon = next_quiet_end(now, user.timezone)
+            rows.append(
+                delivery_row(
+                    user_id=user.id,
+                    kind="nudge",
+                    dedupe_key=f"nudge:{user.id}:{user.last_active_at.isoformat()}",
+                    due_at=soon,
+                    expires_at=soon + NUDGE_VALIDITY,
+                    now=now,
+                )
+            )
+    return await deliveries.add_if_absent(rows)

@@ -1,0 +1,334 @@
+"""The planner and dispatcher with an injected clock, a real SQLite file, and the real
+Telegram sender talking to the fake Bot API over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import App
+from bot.channels.telegram.sender import TelegramSender
+from bot.db import schedule
+from bot.db.models import Delivery, User
+from bot.db.repositories import UserRepository
+from bot.db.engine import create_engine, create_session_factory
+from handlers.types import Inbound, Reply
+from scheduler.dispatcher import Dispatcher
+from scheduler.engine import SchedulerEngine
+from tests.conftest import FakeClock
+from tests.fakes.telegram_api import FakeTelegram
+
+
+class Harness:
+    def __init__(self, app: App, clock: FakeClock, fake: FakeTelegram) -> None:
+        self.app = app
+        self.clock = clock
+        self.fake = fake
+        self.bot = fake.make_bot()
+        self.sender = TelegramSender(self.bot, on_blocked=self._blocked, per_chat_burst=50)
+        self.engine = SchedulerEngine(
+            app.sessions, app.coach.library, {"telegram": self.sender}, clock
+        )
+
+    async def _blocked(self, chat_id: str) -> None:
+        async with self.app.sessions() as session, session.begin():
+            await UserRepository(session).set_blocked("telegram", chat_id, True)
+
+    async def say(self, chat_id: int, text: str) -> list[Reply]:
+        return await self.app.coach.handle(
+            Inbound("telegram", str(chat_id), text=text, display_name="Rina")
+        )
+
+    async def user(self, chat_id: int) -> User:
+        async with self.app.sessions() as session:
+            user = await session.scalar(select(User).where(User.external_id == str(chat_id)))
+            assert user is not None
+            return user
+
+    async def rows(self, chat_id: int | None = None) -> list[Delivery]:
+        async with self.app.sessions() as session:
+            query = select(Delivery).order_by(Delivery.due_at, Delivery.id)
+            if chat_id is not None:
+                query = query.where(Delivery.user_id == (await self.user(chat_id)).id)
+            return list(await session.scalars(query))
+
+    async def tick_at(self, moment: datetime) -> None:
+        self.clock.now = moment
+        await self.engine.tick()
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [m["text"] for m in self.fake.sent(chat_id)]
+
+
+@pytest.fixture
+async def harness(app: App, clock: FakeClock) -> AsyncIterator[Harness]:
+    fake = FakeTelegram()
+    await fake.start()
+    h = Harness(app, clock, fake)
+    try:
+        yield h
+    finally:
+        await h.bot.session.close()
+        await fake.stop()
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+async def test_daily_message_arrives_at_local_time_in_each_zone(harness: Harness) -> None:
+    # 03.00 WIB = 04.00 WITA = 05.00 WIT on 1 December.
+    harness.clock.now = utc(2026, 11, 30, 20, 0)
+    for chat, zone in ((1, "WIB"), (2, "WITA"), (3, "WIT")):
+        await harness.say(chat, "/pengingat 07.00")
+        await harness.say(chat, f"/zona {zone}")
+    await harness.engine.tick()
+    assert all(harness.texts(chat) == [] for chat in (1, 2, 3))
+
+    # 07.00 WIT is 22.00 UTC, 07.00 WITA 23.00 UTC, 07.00 WIB 00.00 UTC.
+    expected = {3: utc(2026, 11, 30, 22, 0), 2: utc(2026, 11, 30, 23, 0), 1: utc(2026, 12, 1, 0, 0)}
+    for chat, due in sorted(expected.items(), key=lambda item: item[1]):
+        await harness.tick_at(due - timedelta(minutes=1))
+        assert harness.texts(chat) == [], f"chat {chat} got its tip early"
+        await harness.tick_at(due)
+        (text,) = harness.texts(chat)
+        assert "Latihan harian" in text and "Soal latihan hari ini" in text
+    # Ticking again the same morning sends nothing more.
+    await harness.tick_at(utc(2026, 12, 1, 0, 30))
+    assert [len(harness.texts(chat)) for chat in (1, 2, 3)] == [1, 1, 1]
+
+
+async def test_the_daily_question_can_be_answered_for_feedback(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 11, 30, 20, 0)
+    await harness.say(1, "/pengingat 07.00")
+    await harness.tick_at(utc(2026, 12, 1, 0, 0))
+    assert len(harness.texts(1)) == 1
+    replies = await harness.say(
+        1, "Saat itu saya memimpin migrasi database dan hasilnya downtime turun 80%."
+    )
+    assert "Feedback jawabanmu" in replies[0].text
+
+
+async def test_a_time_already_passed_today_starts_tomorrow(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 12, 1, 3, 0)  # 10.00 WIB
+    await harness.say(1, "/pengingat 07.00")
+    await harness.engine.tick()
+    rows = await harness.rows(1)
+    assert [(r.kind, r.due_at) for r in rows] == [("tip", utc(2026, 12, 2, 0, 0))]
+    assert harness.texts(1) == []
+    await harness.tick_at(utc(2026, 12, 2, 0, 0))
+    assert len(harness.texts(1)) == 1
+
+
+@pytest.mark.parametrize(("late", "delivered"), [(timedelta(hours=1, minutes=59), True), (timedelta(hours=3), False)])
+async def test_downtime_catch_up(harness: Harness, late: timedelta, delivered: bool) -> None:
+    harness.clock.now = utc(2026, 11, 30, 20, 0)
+    await harness.say(1, "/pengingat 07.00")
+    await harness.engine.tick()  # rows are written, then the bot goes down
+    await harness.tick_at(utc(2026, 12, 1, 0, 0) + late)  # restarted
+    assert len(harness.texts(1)) == (1 if delivered else 0)
+    (today,) = [r for r in await harness.rows(1) if r.dedupe_key.endswith("2026-12-01")]
+    assert today.status == ("sent" if delivered else "skipped")
+
+
+async def test_a_daily_message_is_not_sent_in_quiet_hours(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 12, 1, 5, 0)  # 12.00 WIB
+    await harness.say(1, "/pengingat 20.30")
+    await harness.engine.tick()
+    # Down from 20.00 to 21.15 WIB: 45 minutes late, but 21.15 is quiet time.
+    await harness.tick_at(utc(2026, 12, 1, 14, 15))
+    assert harness.texts(1) == []
+    (row,) = [r for r in await harness.rows(1) if r.dedupe_key.endswith("2026-12-01")]
+    assert (row.status, row.last_error) == ("skipped", "quiet hours")
+
+
+async def test_pengingat_refuses_quiet_hours(harness: Harness) -> None:
+    replies = await harness.say(1, "/pengingat 22.00")
+    assert "jam tenang" in replies[0].text
+    assert (await harness.user(1)).daily_time.hour == 7
+
+
+async def register(harness: Harness, chat: int, text: str) -> None:
+    replies = await harness.say(chat, f"/interview {text}")
+    assert "Sudah benar?" in replies[0].text, replies[0].text
+    replies = await harness.say(chat, "ya")
+    assert "Tersimpan!" in replies[0].text, replies[0].text
+
+
+async def plan_rows(harness: Harness, chat: int) -> list[tuple[str, datetime]]:
+    return [(r.item_id, r.due_at) for r in await harness.rows(chat) if r.kind == "plan"]
+
+
+async def test_interview_in_ten_days_gets_the_full_plan_on_the_right_days(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 12, 1, 3, 0)  # Tuesday 1 Dec, 10.00 WIB
+    await harness.say(1, "/pengingat 07.00")
+    await register(harness, 1, "11 Desember 2026 10.00 hr")
+    rows = await plan_rows(harness, 1)
+    days = {item: due for item, due in rows}
+    assert days["plan-hr-001"] == utc(2026, 12, 4, 0, 0)  # H-7 at 07.00 WIB
+    assert days["plan-all-001"] == utc(2026, 12, 10, 0, 0)  # H-1
+    assert days["plan-hr-007"] == utc(2026, 12, 11, 1, 0)  # 2 hours before 10.00 WIB
+    assert days["plan-hr-008"] == utc(2026, 12, 11, 6, 0)  # debrief 3 hours after
+    assert all(due > harness.clock.now for _, due in rows)
+    hr_steps = {s.id for s in harness.app.coach.library.plan if "hr" in s.rounds}
+    assert set(days) == hr_steps
+
+
+async def test_interview_in_three_days_squeezes_the_important_steps(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 12, 1, 3, 0)  # 10.00 WIB, today's 07.00 has passed
+    await harness.say(1, "/pengingat 07.00")
+    await register(harness, 1, "4 Desember 2026 13.00 user")
+    rows = await plan_rows(harness, 1)
+    by_day: dict[datetime, list[str]] = {}
+    for item, due in rows:
+        by_day.setdefault(due, []).append(item)
+    library = {s.id: s for s in harness.app.coach.library.plan}
+    before = [item for item, due in rows if library[item].days_before is not None]
+    assert all(library[item].priority <= 2 or library[item].days_before <= 3 for item in before)
+    assert "plan-user-002" in before  # priority 1 (STAR stories) survives the squeeze
+    # At most two steps on any day, and nothing before the interview lands after it.
+    assert all(len(items) <= 2 for due, items in by_day.items() if due < utc(2026, 12, 4, 6, 0))
+    interview = utc(2026, 12, 4, 6, 0)
+    assert all(due < interview for item, due in rows if library[item].hours_after is None)
+
+
+async def test_interview_tomorrow_sends_the_eve_steps_together(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 12, 1, 3, 0)  # 10.00 WIB
+    await harness.say(1, "/pengingat 19.00")
+    await register(harness, 1, "besok 09.00 user")
+    await harness.tick_at(utc(2026, 12, 1, 12, 0))  # 19.00 WIB
+    (text,) = harness.texts(1)
+    # The H-1 steps and the daily tip arrive as one message, not three pings.
+    assert "Cek logistik" in text and "Latihan harian" in text
+    await harness.tick_at(utc(2026, 12, 2, 0, 0))  # 07.00 WIB, two hours before
+    assert "2 jam lagi" in harness.texts(1)[-1]
+
+
+async def test_plan_step_due_in_quiet_hours_waits_for_the_morning(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 12, 1, 3, 0)
+    await register(harness, 1, "3 Desember 2026 07.00 hr")  # 2 h before is 05.00 WIB
+    rows = dict(await plan_rows(harness, 1))
+    assert rows["plan-hr-007"] == utc(2026, 12, 2, 23, 0)  # 06.00 WIB, still before
+
+
+async def test_cancelled_interview_sends_nothing(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 12, 1, 3, 0)
+    await harness.say(1, "/jeda")
+    await register(harness, 1, "10 Desember 2026 10.00 hr")
+    replies = await harness.say(1, "/batal")
+    (payload, _) = [b.payload for b in replies[0].buttons]
+    replies = await harness.app.coach.handle(Inbound("telegram", "1", payload=payload))
+    assert "sudah dibatalkan" in replies[0].text
+    assert {r.status for r in await harness.rows(1)} == {"cancelled"}
+    for day in range(2, 12):
+        await harness.tick_at(utc(2026, 12, day, 1, 0))
+    assert harness.texts(1) == []
+
+
+async def test_jadwal_lists_interviews_and_coming_steps(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 12, 1, 3, 0)
+    await register(harness, 1, "10 Desember 2026 10.00 hr")
+    await register(harness, 1, "15 Desember 2026 13.30 user")
+    text = (await harness.say(1, "/jadwal"))[0].text
+    assert "1. Interview HR · Kamis, 10 Desember 2026 pukul 10.00 WIB" in text
+    assert "2. Interview user · Selasa, 15 Desember 2026 pukul 13.30 WIB" in text
+    assert "H-7 · Riset perusahaan" in text
+    assert "tips harian: pukul 07.00 WIB" in text
+
+
+async def test_blocked_user_is_marked_and_their_rows_cancelled(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 11, 30, 20, 0)
+    await harness.say(1, "/pengingat 07.00")
+    await register(harness, 1, "10 Desember 2026 10.00 hr")
+    harness.fake.block(1)
+    await harness.tick_at(utc(2026, 12, 1, 0, 0))
+    assert (await harness.user(1)).blocked
+    statuses = {r.status for r in await harness.rows(1)}
+    assert "pending" not in statuses and "sent" not in statuses
+    await harness.tick_at(utc(2026, 12, 2, 0, 0))
+    assert harness.texts(1) == []
+
+
+async def test_429_storm_delays_but_loses_nothing(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 11, 30, 20, 0)
+    for chat in range(1, 6):
+        await harness.say(chat, "/pengingat 07.00")
+    harness.fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, times=3)
+    await harness.tick_at(utc(2026, 12, 1, 0, 0))
+    assert all(len(harness.texts(chat)) == 1 for chat in range(1, 6))
+    assert {r.status for r in await harness.rows() if r.dedupe_key.endswith("2026-12-01")} == {"sent"}
+
+
+async def test_two_dispatchers_racing_send_each_message_once(
+    harness: Harness, database_url: str
+) -> None:
+    harness.clock.now = utc(2026, 11, 30, 20, 0)
+    for chat in range(1, 31):
+        await harness.say(chat, "/pengingat 07.00")
+    await harness.engine.plan_tick()
+    harness.clock.now = utc(2026, 12, 1, 0, 0)
+    second_engine = create_engine(database_url)
+    try:
+        other = Dispatcher(
+            create_session_factory(second_engine),
+            harness.app.coach.library,
+            {"telegram": harness.sender},
+            harness.clock,
+        )
+        sent = await asyncio.gather(
+            harness.engine.dispatcher.run_once(), other.run_once(), other.run_once()
+        )
+    finally:
+        await second_engine.dispose()
+    assert sum(sent) == 30
+    assert all(len(harness.texts(chat)) == 1 for chat in range(1, 31))
+
+
+async def test_ignored_daily_messages_back_off_and_resume(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 11, 30, 20, 0)
+    await harness.say(1, "/pengingat 07.00")
+    for day in range(1, 5):
+        await harness.tick_at(utc(2026, 12, day, 0, 0))
+    texts = harness.texts(1)
+    assert len(texts) == 4
+    assert sum("tiap tiga hari" in t for t in texts) == 1
+    # Days 5-7: only every third day after the last activity (30 Nov): 3 Dec, 6 Dec.
+    for day in range(5, 9):
+        await harness.tick_at(utc(2026, 12, day, 0, 0))
+    assert len(harness.texts(1)) == 5
+    await harness.say(1, "/tips")  # the user is back
+    for day in range(9, 11):
+        await harness.tick_at(utc(2026, 12, day, 0, 0))
+    assert len(harness.texts(1)) == 7
+
+
+async def test_jeda_and_lanjut(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 11, 30, 20, 0)
+    await harness.say(1, "/pengingat 07.00")
+    await harness.engine.tick()
+    assert "dijeda" in (await harness.say(1, "/jeda"))[0].text
+    await harness.tick_at(utc(2026, 12, 1, 0, 0))
+    assert harness.texts(1) == []
+    assert "jalan lagi, pukul 07.00 WIB" in (await harness.say(1, "/lanjut"))[0].text
+    await harness.tick_at(utc(2026, 12, 1, 23, 0))
+    await harness.tick_at(utc(2026, 12, 2, 0, 0))
+    assert len(harness.texts(1)) == 1
+
+
+async def test_hr_debrief_offers_to_register_the_user_round(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 12, 1, 3, 0)
+    await harness.say(1, "/jeda")
+    await register(harness, 1, "2 Desember 2026 10.00 hr")
+    await harness.tick_at(utc(2026, 12, 2, 6, 0))  # 13.00 WIB, 3 hours after
+    message = harness.fake.sent(1)[-1]
+    assert "Bagaimana interview HR" in message["text"]
+    payloads = [b["callback_data"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+    assert payloads == ["v1:iv:user"]
+    replies = await harness.app.coach.handle(Inbound("telegram", "1", payload="v1:iv:user"))
+    assert "Kapan interview user-nya?" in replies[0].text
+    replies = await harness.say(1, "9 Desember 2026 pukul 14.00")
+    assert "Interview user pada Rabu, 9 Desember 2026 pukul 14.00 WIB" in replies[0].text

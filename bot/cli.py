@@ -116,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Routine chatter (each migration plugin, each scheduler tick) drowns what matters.
+    for noisy in ("alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "content":
         if args.content_command == "check":
             return _content_check(args.dir)

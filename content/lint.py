@@ -1,16 +1,32 @@
-"""`interview-coach content check`: every rule a writer can break, reported per item."""
+"""`interview-coach content check`: every rule a writer can break, reported per item.
+The rules are explained for writers in docs/content.md."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+from content import similarity, spelling
 from content.loader import Library, Problem, read_files
 from content.messages import MESSAGE_FIELDS, placeholders
+from content.schema import MODES
 
 MAX_TIP_WORDS = 60
 MIN_TIPS_PER_DESIGN_POINT = 3
 REQUIRED_FILES = ("topics.yaml", "feedback.yaml", "messages.yaml")
+# Telegram and WhatsApp both cut text messages at 4,096 characters. Telegram counts UTF-16
+# code units (an emoji can count twice), so that is what is counted here.
+MAX_MESSAGE_CHARS = 4096
+# WhatsApp reply buttons: at most 20 characters. Every button_* and label_* message is one.
+MAX_BUTTON_CHARS = 20
+BUTTON_PREFIXES = ("button_", "label_")
+# Telegram's command menu: descriptions of 3 to 256 characters.
+MAX_COMMAND_DESCRIPTION_CHARS = 256
+# A placeholder the check cannot fill from the library counts as this many characters.
+SAMPLE_VALUE = "x" * 40
 
 
 def word_count(text: str) -> int:
@@ -121,15 +137,261 @@ def _coverage(library: Library) -> list[Problem]:
     ]
 
 
-def lint(directory: Path) -> tuple[Library, list[Problem]]:
+def _clearer(problem: Problem) -> Problem:
+    """Schema messages a writer may not understand, said plainly."""
+    if problem.message.startswith("field 'keywords':") and (
+        "at least 1 item" in problem.message
+        or "required field is missing" in problem.message
+        or "valid tuple" in problem.message
+    ):
+        return Problem(
+            problem.file,
+            problem.item_id,
+            "field 'keywords': the question has no keywords; list at least one word a good "
+            "answer should mention (alternatives separated by |), see docs/content.md",
+        )
+    return problem
+
+
+def _reachability(library: Library) -> list[Problem]:
+    problems = []
+    for tip in library.tips:
+        if tip.roles is not None and not tip.roles:
+            problems.append(
+                Problem(
+                    library.sources[tip.id],
+                    tip.id,
+                    "field 'roles' is empty, so no user ever gets this tip; "
+                    "leave it out for every role",
+                )
+            )
+    for mode in MODES:
+        if library.tips and not any(item.round == mode for item in library.ask_back):
+            problems.append(
+                Problem(
+                    _file_of(library, "ask_back", library.ask_back),
+                    f"round {mode}",
+                    f"no questions to ask back for the {mode} round; /tanya_balik needs some",
+                )
+            )
+    return problems
+
+
+def _file_of(library: Library, default: str, items: list[Any]) -> str:
+    return library.sources[items[0].id] if items else f"{default}.yaml"
+
+
+def _plan_day_of(library: Library) -> list[Problem]:
+    problems = []
+    for mode in MODES:
+        steps = [step for step in library.plan if mode in step.rounds]
+        if not any(step.on_interview_day for step in steps):
+            problems.append(
+                Problem(
+                    _file_of(library, "plan", library.plan),
+                    f"round {mode}",
+                    f"the plan has no step on the day of a {mode} interview; add one with "
+                    f"hours_before and rounds including {mode}",
+                )
+            )
+    return problems
+
+
+def _near_duplicates(library: Library) -> list[Problem]:
+    kinds: dict[str, list[tuple[str, str]]] = {
+        "tip": [(t.id, f"{t.text} {t.action}") for t in library.tips],
+        "question": [(q.id, q.text) for q in library.questions],
+        "ask-back question": [(a.id, a.text) for a in library.ask_back],
+        "plan step": [(p.id, f"{p.title} {p.text} {p.action}") for p in library.plan],
+    }
+    problems = []
+    for kind, items in kinds.items():
+        for pair in _similar_pairs(tuple(items)):
+            problems.append(
+                Problem(
+                    library.sources[pair.second],
+                    pair.second,
+                    f"{kind} is nearly the same as {pair.first} "
+                    f"({library.sources[pair.first]}): {pair.describe()}; "
+                    "rewrite one of them or remove it",
+                )
+            )
+    return problems
+
+
+@lru_cache(maxsize=32)
+def _similar_pairs(items: tuple[tuple[str, str], ...]) -> list[similarity.Pair]:
+    return similarity.compare(items)
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+class _Sample(dict[str, object]):
+    def __missing__(self, key: str) -> object:
+        return SAMPLE_VALUE
+
+
+def _fill(library: Library, key: str, **values: object) -> str:
+    """A message as the bot sends it; unknown placeholders get `SAMPLE_VALUE`."""
+    if key not in library.messages:
+        return "\n".join(str(v) for v in values.values())
+    template = library.messages.template(key)
+    try:
+        return template.format_map(_Sample(values))
+    except (ValueError, IndexError, KeyError, AttributeError):
+        return template  # broken braces are reported by _messages
+
+
+def _longest_label(library: Library, prefix: str) -> str:
+    labels = [library.messages.template(key) for key in library.messages if key.startswith(prefix)]
+    return max(labels, key=len, default=SAMPLE_VALUE)
+
+
+def _sent_messages(library: Library) -> Iterator[tuple[str, str, str, str]]:
+    """(file, item id, what, text) for every message the bot can send from the content, as
+    the handlers put it together (handlers/tips.py, practice.py, ask_back.py and
+    scheduler/compose.py)."""
+    mode, role = _longest_label(library, "label_mode_"), _longest_label(library, "label_role_")
+    for tip in library.tips:
+        text = _fill(library, "tip_header", mode=mode) + "\n\n" + tip.message
+        yield library.sources[tip.id], tip.id, "tip", text
+    for q in library.questions:
+        source = library.sources[q.id]
+        practice = _fill(library, "practice_question", mode=mode, role=role, question=q.text)
+        yield source, q.id, "practice question", practice
+        yield source, q.id, "daily question", _fill(library, "daily_question", question=q.text)
+        if q.example_answer is not None:
+            yield source, q.id, "example answer", q.example_answer
+    for item in library.ask_back:
+        text = _fill(library, "ask_back_item", text=item.text, why=item.why)
+        yield library.sources[item.id], item.id, "ask-back question", text
+    for step in library.plan:
+        header = _fill(library, "plan_header", mode=mode)
+        text = f"{header}\n\n{step.title}\n\n{step.text}\n\n👉 {step.action}"
+        yield library.sources[step.id], step.id, "plan step", text
+    for key in library.messages:
+        yield "messages.yaml", key, "message", _fill(library, key)
+
+
+def _long_messages(library: Library) -> list[Problem]:
+    problems = []
+    for file, item_id, what, text in _sent_messages(library):
+        length = _utf16_length(text)
+        if length > MAX_MESSAGE_CHARS:
+            problems.append(
+                Problem(
+                    file,
+                    item_id,
+                    f"{what} is {length:,} characters as sent; Telegram and WhatsApp allow "
+                    f"at most {MAX_MESSAGE_CHARS:,}, so cut {length - MAX_MESSAGE_CHARS:,}",
+                )
+            )
+    return problems
+
+
+def _buttons(library: Library) -> list[Problem]:
+    problems = []
+    for key in library.messages:
+        text = library.messages.template(key)
+        if key.startswith(BUTTON_PREFIXES) and len(text) > MAX_BUTTON_CHARS:
+            problems.append(
+                Problem(
+                    "messages.yaml",
+                    key,
+                    f"button label {text!r} is {len(text)} characters; WhatsApp buttons "
+                    f"allow at most {MAX_BUTTON_CHARS}",
+                )
+            )
+        if key.startswith("cmd_") and len(text) > MAX_COMMAND_DESCRIPTION_CHARS:
+            problems.append(
+                Problem(
+                    "messages.yaml",
+                    key,
+                    f"command description is {len(text)} characters; Telegram allows at most "
+                    f"{MAX_COMMAND_DESCRIPTION_CHARS}",
+                )
+            )
+    return problems
+
+
+def spelling_texts(library: Library) -> Iterator[spelling.Text]:
+    """Everything a user reads. Not ids, topics, keywords or feedback cue words."""
+    for tip in library.tips:
+        source = library.sources[tip.id]
+        yield spelling.Text(source, tip.id, "text", tip.text)
+        yield spelling.Text(source, tip.id, "action", tip.action)
+    for q in library.questions:
+        source = library.sources[q.id]
+        yield spelling.Text(source, q.id, "text", q.text)
+        yield spelling.Text(source, q.id, "looking_for", q.looking_for)
+        for n, line in enumerate(q.outline, start=1):
+            yield spelling.Text(source, q.id, f"outline {n}", line)
+        for n, line in enumerate(q.follow_ups, start=1):
+            yield spelling.Text(source, q.id, f"follow_ups {n}", line)
+        if q.example_answer is not None:
+            yield spelling.Text(source, q.id, "example_answer", q.example_answer)
+    for item in library.ask_back:
+        source = library.sources[item.id]
+        yield spelling.Text(source, item.id, "text", item.text)
+        yield spelling.Text(source, item.id, "why", item.why)
+    for step in library.plan:
+        source = library.sources[step.id]
+        for field in ("title", "text", "action"):
+            yield spelling.Text(source, step.id, field, getattr(step, field))
+    for key in library.messages:
+        yield spelling.Text("messages.yaml", key, "message", library.messages.template(key))
+
+
+def _spelling(library: Library, directory: Path) -> list[Problem]:
+    allowlist = directory / spelling.ALLOWLIST_NAME
+    allowed, bad_lines = spelling.read_allowlist(allowlist)
+    problems = [
+        Problem(spelling.ALLOWLIST_NAME, f"line {number}", message) for number, message in bad_lines
+    ]
+    try:
+        found = _misspellings(tuple(spelling_texts(library)), allowed)
+    except spelling.SpellcheckerMissing as error:
+        return [*problems, Problem("spelling", spelling.DICTIONARY, str(error))]
+    for miss in found:
+        hint = f" (hunspell suggests: {', '.join(miss.suggestions)})" if miss.suggestions else ""
+        problems.append(
+            Problem(
+                miss.file,
+                miss.item_id,
+                f"misspelled {miss.word!r} in {miss.field}{hint}; fix it, or if the word is "
+                f"right add it to {spelling.ALLOWLIST_NAME}",
+            )
+        )
+    return problems
+
+
+@lru_cache(maxsize=32)
+def _misspellings(
+    texts: tuple[spelling.Text, ...], allowed: frozenset[str]
+) -> list[spelling.Misspelling]:
+    # Cached: the bot's tests load the same library many times in one process.
+    return spelling.misspellings(texts, allowed)
+
+
+def lint(directory: Path, *, editorial: bool = True) -> tuple[Library, list[Problem]]:
+    """Every problem in the content folder. `editorial` adds the checks that only a writer
+    needs and that need hunspell: near-duplicates and spelling."""
     library, problems = read_files(directory)
     problems = [
         *_required_files(directory),
-        *problems,
+        *(_clearer(problem) for problem in problems),
         *_duplicate_ids(library),
         *_unknown_topics(library),
         *_long_tips(library),
         *_messages(library),
         *_coverage(library),
+        *_reachability(library),
+        *_plan_day_of(library),
+        *_buttons(library),
+        *_long_messages(library),
     ]
+    if editorial:
+        problems += [*_near_duplicates(library), *_spelling(library, directory)]
     return library, problems

@@ -80,10 +80,11 @@ class SchedulerEngine:
         self._first_tick = asyncio.get_running_loop().create_task(self.tick())
 
     async def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
         if self._first_tick is not None:
             await self._first_tick
-        async with self._busy:  # let a running tick finish
-            pass
+        # Shutting APScheduler down cancels running jobs; take the lock first, so a tick
+        # that is writing to the database finishes and only idle waiters are cancelled.
+        async with self._busy:
+            if self._scheduler is not None:
+                self._scheduler.shutdown(wait=False)
+                self._scheduler = None

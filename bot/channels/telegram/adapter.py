@@ -28,10 +28,15 @@ MENU_COMMANDS = (
     "mode",
     "tips",
     "latihan",
+    "interview",
+    "jadwal",
+    "batal",
     "tanya_balik",
     "peran",
     "pengingat",
     "zona",
+    "jeda",
+    "lanjut",
     "bantuan",
 )
 

@@ -1,0 +1,84 @@
+"""/interview, /jadwal and /batal through the router."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.db.schedule import InterviewRepository
+from tests.conftest import FakeClock, Person, payloads_of, text_of
+
+
+async def interviews(person: Person) -> int:
+    user = await person.user()
+    async with person.app.sessions() as session:
+        return len(await InterviewRepository(session).upcoming(user.id, person.app.clock()))
+
+
+async def test_register_asks_for_the_time_then_confirms(person: Person, clock: FakeClock) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # Selasa 1 Des, 10.00 WIB
+    assert "jam berapa" in text_of(await person.say("/interview senin depan user"))
+    replies = await person.say("jam 10")
+    assert "Interview user pada Senin, 7 Desember 2026 pukul 10.00 WIB. Sudah benar?" in text_of(
+        replies
+    )
+    assert payloads_of(replies) == ["v1:iv:save", "v1:iv:discard"]
+    assert await interviews(person) == 0  # nothing saved before the confirmation
+    replies = await person.tap("v1:iv:save")
+    assert "Tersimpan!" in text_of(replies)
+    assert await interviews(person) == 1
+    # The same button tapped again is stale and saves nothing twice.
+    assert "Tombol itu sudah tidak berlaku" in text_of(await person.tap("v1:iv:save"))
+    assert await interviews(person) == 1
+
+
+async def test_zone_is_used_for_the_interview_time(person: Person, clock: FakeClock) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    await person.say("/zona WIT")
+    replies = await person.say("/interview 8 Des 2026 09.00 hr")
+    assert "Selasa, 8 Desember 2026 pukul 09.00 WIT" in text_of(replies)
+
+
+async def test_bad_dates_are_explained_and_nothing_is_saved(
+    person: Person, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    cases = {
+        "/interview 31 Februari 10.00": "Tanggal 31 Februari tidak ada",
+        "/interview 2026-11-01 10.00": "sudah lewat",
+        "/interview 5 Desember 2028 10.00": "lebih dari setahun",
+        "/interview minggu depan": "Hari apa tepatnya?",
+        "/interview besok jam 3": "pagi atau sore",
+        "/interview kapan-kapan": "belum bisa membaca “kapan-kapan”",
+    }
+    for text, expected in cases.items():
+        assert expected in text_of(await person.say(text)), text
+    assert await interviews(person) == 0
+
+
+async def test_discard_and_mid_flow_commands(person: Person, clock: FakeClock) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    await person.say("/interview besok 10.00")
+    assert "tidak jadi disimpan" in text_of(await person.say("tidak"))
+    await person.say("/interview besok 10.00")
+    assert "Pilih Simpan" in text_of(await person.say("hmm"))
+    await person.say("/tips")  # a command ends the registration
+    assert await person.state() is None
+    assert await interviews(person) == 0
+
+
+async def test_batal_with_several_interviews_offers_a_choice(
+    person: Person, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    for text in ("/interview 10 Desember 2026 10.00 hr", "/interview 15 Desember 2026 13.00 user"):
+        await person.say(text)
+        await person.say("ya")
+    replies = await person.say("/batal")
+    labels = [b.label for b in replies[0].buttons]
+    assert labels == ["10/12 10.00 HR", "15/12 13.00 user", "Tidak"]
+    assert all(len(label) <= 20 for label in labels)
+    assert "Oke, tidak ada yang dibatalkan" in text_of(await person.tap("v1:batal:no"))
+    assert "Tombol itu sudah tidak berlaku" in text_of(await person.tap("v1:batal:999"))
+    assert await interviews(person) == 2
+    await person.tap(replies[0].buttons[0].payload)
+    assert await interviews(person) == 1

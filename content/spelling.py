@@ -8,11 +8,12 @@ short process (`-a`) asks for suggestions, and only when something is misspelled
 A token counts as correct when hunspell or the allowlist (`spelling_allowlist.txt`, matched
 case-insensitively) accepts it, or accepts it without its attachments:
 
-- clitics and suffixes: `-nya`, `-mu`, `-ku`, `-lah`, `-kah`, `-pun`, then `-kan`, `-i`,
-  `-an` ("datanya" → "data", "pastikan" → "pasti");
-- the usual prefixes (`di-`, `ter-`, `ber-`, `se-`, `ke-`, `me(N)-`, `pe(N)-`, `per-`),
-  but only in front of an allowlisted word: with "deploy" allowlisted, "di-deploy",
-  "men-deploy" and "deploy-nya" pass, while "berkerja" or "dimana" still fail;
+- clitics and suffixes: `-nya`, `-mu`, `-ku`, `-lah`, `-kah`, then `-kan`, `-i`
+  ("datanya" → "data", "pastikan" → "pasti"); not `-pun`, so "apapun" fails;
+- the suffix `-an` and the usual prefixes (`di-`, `ter-`, `ber-`, `se-`, `ke-`, `me(N)-`,
+  `pe(N)-`, `per-`), but only around an allowlisted word: with "deploy" allowlisted,
+  "di-deploy", "men-deploy" and "deploy-nya" pass, while "berkerja", "dimana" or
+  "sebagaian" still fail;
 - hyphens: "kadang-kadang" and "menebak-nebak" (reduplication), "deploy-nya", "me-review",
   or a compound whose every part is correct.
 
@@ -45,13 +46,16 @@ _SKIP = re.compile(
 _TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
 _JOINERS = re.compile(r"[-']")
 
-CLITICS = ("nya", "mu", "ku", "lah", "kah", "pun")
-SUFFIXES = ("kan", "i", "an")
+# "-pun" is left out on purpose: "apapun" must be written "apa pun".
+CLITICS = ("nya", "mu", "ku", "lah", "kah")
+SUFFIXES = ("kan", "i")
+# Only after an allowlisted word: on any word it would let "sebagaian" through.
+ALLOWLIST_SUFFIXES = ("an",)
 # Attachments written with a hyphen: "di-deploy", "nge-push", "deploy-nya", "cache-in".
 HYPHEN_PREFIXES = frozenset(
     {"di", "ter", "ber", "se", "ke", "me", "mem", "men", "meng", "meny", "nge", "pe", "per"}
 )
-HYPHEN_SUFFIXES = frozenset({*CLITICS, "kan", "i", "an", "in"})
+HYPHEN_SUFFIXES = frozenset({*CLITICS, *SUFFIXES, *ALLOWLIST_SUFFIXES, "in"})
 # Prefix → initial letters it may have swallowed ("memakai" → "pakai", "menulis" → "tulis").
 _PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("memper", ("",)),
@@ -145,6 +149,16 @@ def _stems(word: str) -> list[str]:
     return stems
 
 
+def _allowlist_stems(stems: list[str]) -> list[str]:
+    """Stems that count only when allowlisted: without "-an" too ("rekapan" → "rekap")."""
+    found = list(stems)
+    for stem in stems:
+        for suffix in ALLOWLIST_SUFFIXES:
+            if stem.lower().endswith(suffix) and len(stem) - len(suffix) >= MIN_ROOT:
+                found.append(stem[: -len(suffix)])
+    return found
+
+
 def _prefix_roots(stem: str) -> list[str]:
     lower = stem.lower()
     roots = []
@@ -161,10 +175,10 @@ Lookup = Callable[[str], bool]
 def _word_ok(word: str, known: Lookup, allowed: frozenset[str]) -> bool:
     """A word without hyphens. Evaluates every branch (no short-circuit) so that running it
     with a recording `known` collects every query hunspell must answer."""
-    results = []
-    for stem in _stems(word):
+    stems = _stems(word)
+    results = [known(stem) for stem in stems]
+    for stem in _allowlist_stems(stems):
         results.append(stem.lower() in allowed)
-        results.append(known(stem))
         results += [root in allowed for root in _prefix_roots(stem)]
     return any(results)
 
@@ -283,6 +297,7 @@ def misspellings(
     dictionary: str = DICTIONARY,
 ) -> list[Misspelling]:
     """Every misspelled word, once per item and field, in the order of `texts`."""
+    allowed = frozenset(word.lower() for word in allowed)
     found: list[tuple[Text, str]] = []
     seen: set[tuple[str, str, str]] = set()
     by_text = [(text, tokens(text.text)) for text in texts]

@@ -342,3 +342,41 @@ async def test_hr_debrief_offers_to_register_the_user_round(harness: Harness) ->
     assert "Kapan interview user-nya?" in replies[0].text
     replies = await harness.say(1, "9 Desember 2026 pukul 14.00")
     assert "Interview user pada Rabu, 9 Desember 2026 pukul 14.00 WIB" in replies[0].text
+
+
+async def test_server_errors_back_off_with_jitter_then_give_up(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 11, 30, 20, 0)
+    await harness.say(1, "/pengingat 07.00")
+    harness.fake.fail_next("sendMessage", 500, "Internal Server Error", times=10)
+    await harness.tick_at(utc(2026, 12, 1, 0, 0))
+    (row,) = [r for r in await harness.rows(1) if r.dedupe_key.endswith("2026-12-01")]
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.next_attempt_at is not None
+    first_wait = row.next_attempt_at - harness.clock.now
+    assert timedelta(seconds=15) <= first_wait <= timedelta(seconds=30)
+    for _ in range(10):
+        await harness.tick_at(harness.clock.now + timedelta(minutes=1))
+    (row,) = [r for r in await harness.rows(1) if r.dedupe_key.endswith("2026-12-01")]
+    assert (row.status, row.attempts) == ("failed", 5)
+    assert harness.texts(1) == []
+
+
+async def test_console_chat_prints_due_messages_while_open(app: App, clock: FakeClock) -> None:
+    import io
+
+    from bot.channels.console import CHANNEL, ConsoleChat
+
+    output = io.StringIO()
+    chat = ConsoleChat(app.coach, output, chat_id="local", name="Rina")
+    engine = SchedulerEngine(app.sessions, app.coach.library, {CHANNEL: chat}, clock)
+    clock.now = utc(2026, 11, 30, 20, 0)
+    await chat.send_line("/pengingat 07.00")
+    await engine.tick()
+    assert "Latihan harian" not in output.getvalue()
+    clock.now = utc(2026, 12, 1, 0, 0)
+    await engine.tick()
+    printed = output.getvalue()
+    assert "Latihan harian" in printed and "Soal latihan hari ini" in printed
+    # The printed question is open: the next line is taken as the answer.
+    await chat.send_line("Saat itu saya memimpin migrasi dan hasilnya downtime turun 80%.")
+    assert "Feedback jawabanmu" in output.getvalue()

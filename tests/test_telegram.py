@@ -366,3 +366,23 @@ def test_run_without_a_channel_exits_non_zero_and_suggests_chat(tmp_path: Path) 
     )
     assert result.returncode != 0
     assert "interview-coach chat" in result.stderr
+
+
+async def test_shutdown_waits_for_an_update_in_flight(
+    telegram: FakeTelegram, database_url: str
+) -> None:
+    async with open_app(telegram_settings(telegram, database_url)) as app:
+        service = TelegramService(app, polling_timeout=1)
+        task = asyncio.create_task(service.run_polling(handle_signals=False))
+        telegram.delays["sendMessage"] = 1.5
+        telegram.push_message(CHAT, "/mode user")
+        await telegram.wait_for_call("sendMessage")  # the reply is on its way
+        assert service.inflight.count == 1
+        await service.stop_polling()
+        await asyncio.wait_for(task, 15)
+        # The update finished before the bot stopped: reply delivered, change stored.
+        assert "Mode user aktif" in telegram.sent(CHAT)[0]["text"]
+        assert service.inflight.count == 0
+        async with app.sessions() as session:
+            user = await session.scalar(select(User).where(User.external_id == str(CHAT)))
+        assert user is not None and user.mode == "user"

@@ -372,6 +372,8 @@ class FakeTelegram:
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] | None = None
         self.blocked: set[int] = set()
+        # Seconds to hold each call of a method before answering it (slow network).
+        self.delays: dict[str, float] = {}
 
         self._sent: list[Json] = []
         self._edits: list[Json] = []
@@ -744,6 +746,11 @@ class FakeTelegram:
     async def _call(self, method: str, params: Json) -> web.Response:
         name = self._canonical(method)
         self.calls.append((name, params))
+        delay = self.delays.get(name, 0.0)
+        if delay:
+            # A slow network or Bot API: the call is seen now and answered later.
+            self._notify_output()
+            await asyncio.sleep(delay)
         try:
             self._scripted_failure(name)
             entry = self._methods.get(name.lower())

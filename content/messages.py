@@ -113,6 +113,9 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         "daily_header": set(),
         "daily_question": {"question"},
         "plan_header": {"mode", "when"},
+        "plan_days_left": {"days"},
+        "plan_day_of": set(),
+        "plan_title": {"countdown", "title"},
         "nudge_backoff": set(),
         # general
         "help": set(),

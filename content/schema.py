@@ -158,6 +158,8 @@ class FeedbackCues(_Strict):
     ideal_seconds: dict[Mode, tuple[int, int]]
     star: StarCues
     evidence_words: tuple[Keyword, ...]
+    # Words that may follow a number and belong to it in the feedback ("400 ms").
+    evidence_units: tuple[Keyword, ...] = ()
     fillers: tuple[Keyword, ...]
     employer_words: tuple[Keyword, ...]
     negative_words: tuple[Keyword, ...]
@@ -171,4 +173,5 @@ PLACEHOLDER = re.compile(r"{([a-z_]+)}")
 
 
 class MessagesFile(_Strict):
-    messages: dict[str, Text]
+    # Not stripped: leading spaces can be layout ("   • " in a list).
+    messages: dict[str, Annotated[str, StringConstraints(min_length=1)]]

@@ -16,7 +16,8 @@ from content.schema import FeedbackCues, Question, StarPart
 
 STAR_PARTS: tuple[StarPart, ...] = ("situation", "task", "action", "result")
 MAX_EVIDENCE_EXAMPLES = 3
-NUMBER = re.compile(r"(?:rp\s?)?\d+(?:[.,]\d+)*\s?(?:%|persen|x\b|kali\b)?", re.IGNORECASE)
+# A number as proof; clock times ("pukul 02.00") are context, not results.
+NUMBER = r"(?<![\w.,])(?<!pukul )(?<!jam )(?:rp\s?)?\d+(?:[.,]\d+)*(?:\s?%|x\b)?"
 SENTENCE_END = re.compile(r"[.!?\n]+")
 
 # (STAR, evidence, keywords, length) points per mode; each row adds up to 100.
@@ -128,7 +129,9 @@ def analyze(answer: str, question: Question, mode: str, cues: FeedbackCues) -> F
     present = tuple(part for part in STAR_PARTS if has_cue(answer, cues.star.cues(part)))
     missing = tuple(part for part in STAR_PARTS if part not in present)
 
-    numbers = [m.group(0).strip() for m in NUMBER.finditer(answer)]
+    units = "|".join(re.escape(unit) for unit in cues.evidence_units)
+    with_unit = NUMBER + (rf"(?:\s(?:{units})\b)?" if units else "")
+    numbers = [m.group(0).strip() for m in re.finditer(with_unit, answer, re.IGNORECASE)]
     evidence_words = list(count_cues(answer, cues.evidence_words))
     evidence = tuple(dict.fromkeys([*numbers, *evidence_words]))[:MAX_EVIDENCE_EXAMPLES]
 
@@ -224,7 +227,7 @@ def render(report: FeedbackReport, question: Question, messages: Messages) -> st
         lines.append(say("fb_star_complete"))
 
     if report.evidence:
-        lines.append(say("fb_evidence_yes", examples=", ".join(report.evidence)))
+        lines.append(say("fb_evidence_yes", examples=_quoted(report.evidence)))
     else:
         lines.append(say("fb_evidence_no"))
 

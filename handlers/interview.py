@@ -17,6 +17,7 @@ from handlers.dates import (
 )
 from handlers.parsing import format_time, simplify, zone_name
 from handlers.types import Button, Reply
+from scheduler.compose import step_title
 from scheduler.store import schedule_interview
 from scheduler.timing import local
 
@@ -157,7 +158,17 @@ async def schedule(ctx: Context, args: str = "") -> list[Reply]:
         steps = await deliveries.pending_for(ctx.user.id, interview.id)
         titles = {step.id: step.title for step in ctx.library.plan}
         lines += [
-            ctx.say("schedule_step", when=_when(ctx, row.due_at), title=titles.get(row.item_id, ""))
+            ctx.say(
+                "schedule_step",
+                when=_when(ctx, row.due_at),
+                title=step_title(
+                    ctx.library,
+                    titles.get(row.item_id, ""),
+                    row.due_at,
+                    interview.starts_at,
+                    ctx.user.timezone,
+                ),
+            )
             for row in steps
         ] or [ctx.say("schedule_no_steps")]
     return [Reply("\n".join(lines))]

@@ -18,6 +18,7 @@ from handlers.parsing import zone_name
 from handlers.picker import pick_next
 from handlers.practice import STATE as PRACTICE_STATE
 from handlers.types import Button, Reply
+from scheduler.plan import countdown
 from scheduler.timing import local
 
 SEPARATOR = "\n\n— — —\n\n"
@@ -40,6 +41,19 @@ class Effects:
                 await states.set(
                     user.id, PRACTICE_STATE, {"question_id": question_id, "mode": mode}, now
                 )
+
+
+def step_title(
+    library: Library, title: str, due_at: datetime, starts_at: datetime, timezone: str
+) -> str:
+    """'H-3 · Riset perusahaan', counted from when the step is really sent, so a step
+    squeezed into a shorter plan never claims the wrong day."""
+    days = countdown(due_at, starts_at, timezone)
+    if days is None:
+        return title
+    say = library.messages.render
+    label = say("plan_day_of") if days == 0 else say("plan_days_left", days=days)
+    return say("plan_title", countdown=label, title=title)
 
 
 async def _question(
@@ -74,7 +88,8 @@ async def compose(
                 local(interview.starts_at, user.timezone), zone_name(user.timezone)
             )
             header = say("plan_header", mode=say(f"label_mode_{interview.mode}"), when=when)
-            parts.append(f"{header}\n\n{step.title}\n\n{step.text}\n\n👉 {step.action}")
+            title = step_title(library, step.title, row.due_at, interview.starts_at, user.timezone)
+            parts.append(f"{header}\n\n{title}\n\n{step.text}\n\n👉 {step.action}")
             if step.practice:
                 practice_mode = practice_mode or interview.mode
             if step.offer_user_round:

@@ -3,7 +3,8 @@
 Steps `days_before` go out at the user's daily time on that day. When fewer days are
 left than the plan needs, missed steps of priority 1-2 are squeezed into the days that
 remain (at most two steps a day, sent as one message); a missed priority-1 step with no
-room left goes out as soon as quiet hours allow. Steps around the interview itself are
+room left joins the first remaining day, or, with no day left, goes out as soon as quiet
+hours allow. Steps around the interview itself are
 moved out of quiet hours, and nothing meant for before the interview is due after it.
 """
 
@@ -79,6 +80,9 @@ def build_plan(
     )
     for step in squeezed:
         free = next((d for d in open_days if per_day[d] < MAX_STEPS_PER_DAY), None)
+        if free is None and step.priority == 1 and open_days:
+            # Essential: it joins the first day's message rather than pinging on its own.
+            free = open_days[0]
         if free is not None:
             planned.append(PlannedStep(step, slot(free), starts_at))
             per_day[free] += 1
@@ -102,3 +106,11 @@ def build_plan(
             planned.append(PlannedStep(step, due, due + AFTER_STEP_VALIDITY))
 
     return sorted(planned, key=lambda p: (p.due_at, p.step.id))
+
+
+def countdown(due_at: datetime, starts_at: datetime, timezone: str) -> int | None:
+    """Days from the message to the interview in the user's calendar (0 on the day), or
+    None for messages after the interview."""
+    if due_at >= starts_at:
+        return None
+    return (local(starts_at, timezone).date() - local(due_at, timezone).date()).days

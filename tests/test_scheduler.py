@@ -207,7 +207,7 @@ async def test_interview_tomorrow_sends_the_eve_steps_together(harness: Harness)
     await harness.tick_at(utc(2026, 12, 1, 12, 0))  # 19.00 WIB
     (text,) = harness.texts(1)
     # The H-1 steps and the daily tip arrive as one message, not three pings.
-    assert "Cek logistik" in text and "Latihan harian" in text
+    assert "H-1 · Cek logistik" in text and "Latihan harian" in text
     await harness.tick_at(utc(2026, 12, 2, 0, 0))  # 07.00 WIB, two hours before
     assert "2 jam lagi" in harness.texts(1)[-1]
 
@@ -241,6 +241,8 @@ async def test_jadwal_lists_interviews_and_coming_steps(harness: Harness) -> Non
     assert "1. Interview HR · Kamis, 10 Desember 2026 pukul 10.00 WIB" in text
     assert "2. Interview user · Selasa, 15 Desember 2026 pukul 13.30 WIB" in text
     assert "H-7 · Riset perusahaan" in text
+    assert "H-1 · Cek logistik" in text
+    assert "Hari-H · 2 jam lagi interview HR" in text
     assert "tips harian: pukul 07.00 WIB" in text
 
 

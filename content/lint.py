@@ -3,6 +3,7 @@ The rules are explained for writers in docs/content.md."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
@@ -293,6 +294,38 @@ def _long_messages(library: Library) -> list[Problem]:
     return problems
 
 
+_SAYA = re.compile(r"\bsaya\b", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+
+
+def _example_answers(library: Library) -> list[Problem]:
+    """A model answer is the candidate speaking ("saya") to "Bapak/Ibu", with a result
+    in numbers: that is what the feedback teaches, so the example must do it too."""
+    problems = []
+    for question in library.questions:
+        answer = question.example_answer
+        if answer is None:
+            continue
+        missing = [
+            what
+            for what, ok in (
+                ('"saya"', _SAYA.search(answer)),
+                ('"Bapak/Ibu"', "Bapak/Ibu" in answer),
+                ("a number (a quantified result)", _DIGIT.search(answer)),
+            )
+            if not ok
+        ]
+        if missing:
+            problems.append(
+                Problem(
+                    library.sources[question.id],
+                    question.id,
+                    "example_answer lacks " + ", ".join(missing),
+                )
+            )
+    return problems
+
+
 def _buttons(library: Library) -> list[Problem]:
     problems = []
     for key in library.messages:
@@ -378,8 +411,9 @@ def _misspellings(
 
 
 def lint(directory: Path, *, editorial: bool = True) -> tuple[Library, list[Problem]]:
-    """Every problem in the content folder. `editorial` adds the checks that only a writer
-    needs and that need hunspell: near-duplicates and spelling."""
+    """Every problem in the content folder. `editorial` adds the checks about the writing
+    that the bot can run without: near-duplicates, model-answer form and spelling (which
+    needs hunspell)."""
     library, read_problems = read_files(directory)
     problems = [
         *_required_files(directory),
@@ -395,5 +429,9 @@ def lint(directory: Path, *, editorial: bool = True) -> tuple[Library, list[Prob
         *_long_messages(library),
     ]
     if editorial:
-        problems += [*_near_duplicates(library), *_spelling(library, directory)]
+        problems += [
+            *_near_duplicates(library),
+            *_example_answers(library),
+            *_spelling(library, directory),
+        ]
     return library, problems

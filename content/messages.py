@@ -37,7 +37,7 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         "tip_header": {"mode"},
         "practice_question": {"mode", "role", "question"},
         "practice_answer_too_short": {"count"},
-        "practice_no_questions": set(),
+        "no_content": set(),
         "ask_back_header": {"round"},
         "ask_back_item": {"text", "why"},
         # feedback

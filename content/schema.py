@@ -56,7 +56,7 @@ class Question(_Strict):
     looking_for: Text
     outline: tuple[Text, ...] = Field(min_length=2)
     keywords: tuple[Keyword, ...] = Field(min_length=1)
-    follow_ups: tuple[Text, ...] = ()
+    follow_ups: tuple[Text, ...] = Field(min_length=1, max_length=2)
     example_answer: Text | None = None
 
     @field_validator("keywords")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers import feedback
 from handlers.context import Context
-from handlers.picker import pick_next
+from handlers.picker import next_question
 from handlers.types import Reply
 
 STATE = "practice"
@@ -13,10 +13,9 @@ MIN_ANSWER_WORDS = 5
 
 async def ask(ctx: Context, args: str = "") -> list[Reply]:
     user = ctx.user
-    pool = [q for q in ctx.library.questions if q.fits(user.mode, user.role)]
-    question = pick_next(pool, await ctx.served.last_served(user.id, "question"), user.id)
+    question = await next_question(ctx.served, ctx.library, user, user.mode)
     if question is None:
-        return [Reply(ctx.say("practice_no_questions"))]
+        return [Reply(ctx.say("no_content"))]
     await ctx.served.record(user.id, "question", question.id, ctx.now)
     await ctx.set_state(STATE, {"question_id": question.id, "mode": user.mode})
     text = ctx.say(

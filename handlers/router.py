@@ -29,7 +29,7 @@ from handlers import (
     tips,
 )
 from handlers.context import Context
-from handlers.parsing import ZONES, clean_text
+from handlers.parsing import ZONES, clean_text, format_number
 from handlers.types import Inbound, Reply
 
 log = logging.getLogger(__name__)
@@ -144,9 +144,7 @@ class Coach:
                 return await self._handle(session, inbound)
         except Exception:
             # The transaction is rolled back; the user's text is not logged.
-            log.exception(
-                "handler failed", extra={"channel": inbound.channel, "chat_id": inbound.chat_id}
-            )
+            log.exception("handler failed for %s chat %s", inbound.channel, inbound.chat_id)
             return [Reply(self._library.messages.render("error"))]
 
     async def _handle(self, session: AsyncSession, inbound: Inbound) -> list[Reply]:
@@ -170,14 +168,8 @@ class Coach:
         if not text:
             return [Reply(ctx.say("empty_message"))]
         if len(text) > MAX_MESSAGE_CHARS:
-            length, limit = f"{len(text):,}", f"{MAX_MESSAGE_CHARS:,}"
-            return [
-                Reply(
-                    ctx.say(
-                        "too_long", length=length.replace(",", "."), limit=limit.replace(",", ".")
-                    )
-                )
-            ]
+            length, limit = format_number(len(text)), format_number(MAX_MESSAGE_CHARS)
+            return [Reply(ctx.say("too_long", length=length, limit=limit))]
         parsed = parse_command(text)
         if parsed is not None:
             name, args = parsed

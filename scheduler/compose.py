@@ -15,7 +15,7 @@ from content.loader import Library
 from content.schema import Question
 from handlers.dates import format_moment
 from handlers.parsing import zone_name
-from handlers.picker import pick_next
+from handlers.picker import next_question, next_tip
 from handlers.practice import STATE as PRACTICE_STATE
 from handlers.types import Button, Reply
 from scheduler.plan import countdown
@@ -59,9 +59,7 @@ def step_title(
 async def _question(
     session: AsyncSession, library: Library, user: User, mode: str, effects: Effects
 ) -> Question | None:
-    pool = [q for q in library.questions if q.fits(mode, user.role)]
-    last_served = await ServedItemRepository(session).last_served(user.id, "question")
-    question = pick_next(pool, last_served, user.id)
+    question = await next_question(ServedItemRepository(session), library, user, mode)
     if question is not None:
         effects.served.append(("question", question.id))
         effects.practice = (question.id, mode)
@@ -97,9 +95,7 @@ async def compose(
         elif row.kind == "nudge":
             parts.append(say("nudge_backoff"))
         elif row.kind == "tip":
-            pool = [tip for tip in library.tips if tip.fits(user.mode, user.role)]
-            last_served = await ServedItemRepository(session).last_served(user.id, "tip")
-            tip = pick_next(pool, last_served, user.id)
+            tip = await next_tip(ServedItemRepository(session), library, user)
             if tip is not None:
                 effects.served.append(("tip", tip.id))
                 parts.append(f"{say('daily_header')}\n\n{tip.message}")

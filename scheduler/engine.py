@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import OutboundChannel
 from bot.clock import Clock
+from bot.db.repositories import ProcessedUpdateRepository
 from content.loader import Library
 from scheduler.dispatcher import Dispatcher
 from scheduler.planner import plan_daily
@@ -19,6 +21,7 @@ from scheduler.planner import plan_daily
 log = logging.getLogger(__name__)
 
 PLANNER_EVERY_SECONDS = 60
+PROCESSED_UPDATES_KEPT = timedelta(days=7)
 DISPATCHER_EVERY_SECONDS = 5
 
 
@@ -44,8 +47,12 @@ class SchedulerEngine:
     async def plan_tick(self) -> None:
         async with self._busy:
             try:
+                now = self._clock()
                 async with self._sessions() as session, session.begin():
-                    await plan_daily(session, self._clock())
+                    await plan_daily(session, now)
+                    await ProcessedUpdateRepository(session).forget_before(
+                        now - PROCESSED_UPDATES_KEPT
+                    )
             except Exception:
                 log.exception("planner tick failed")
 

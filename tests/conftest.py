@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from bot.app import App, open_app
 from bot.db.models import ConversationState, User
 from bot.settings import Settings
+from content.loader import CONTENT_DIR
 from handlers.types import Inbound, Reply
 
 
@@ -91,6 +93,14 @@ def text_of(replies: list[Reply]) -> str:
 
 def payloads_of(replies: list[Reply]) -> list[str]:
     return [button.payload for reply in replies for button in reply.buttons]
+
+
+@pytest.fixture
+def content_copy(tmp_path: Path) -> Path:
+    """A copy of the real content folder, for a test to break one thing in."""
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, target)
+    return target
 
 
 @pytest.fixture

@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,39 +16,12 @@ from content import similarity, spelling
 from content.lint import MAX_MESSAGE_CHARS, lint
 from content.loader import CONTENT_DIR, read_files
 from content.schema import MODES, ROLES
-
-
-def content_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "content", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+from tests.content_tools import content_cli, edit, first_file
 
 
 def check(directory: Path, env: dict[str, str] | None = None) -> tuple[int, list[str]]:
     result = content_cli("check", "--dir", str(directory), env=env)
     return result.returncode, result.stdout.splitlines()
-
-
-@pytest.fixture
-def content_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, target)
-    return target
-
-
-def edit(path: Path, change: Callable[[Any], None]) -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
-def first_file(directory: Path, prefix: str) -> Path:
-    return sorted(directory.glob(f"{prefix}*.yaml"))[0]
 
 
 def first_item(path: Path, key: str) -> dict[str, Any]:
@@ -357,3 +326,17 @@ def test_allowlist_lines_must_be_single_words(tmp_path: Path) -> None:
 def test_the_real_library_lints_in_process_without_problems() -> None:
     _, problems = lint(CONTENT_DIR)
     assert problems == []
+
+
+def test_example_answer_must_be_saya_to_bapak_ibu_with_a_number(content_copy: Path) -> None:
+    path = content_copy / "questions_user_dev.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    target = next(q for q in data["questions"] if q.get("example_answer"))
+    target["example_answer"] = "Kami memperbaiki bug itu bersama dan hasilnya bagus sekali."
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    result = content_cli("check", "--dir", str(content_copy))
+    assert result.returncode == 1
+    assert (
+        f'questions_user_dev.yaml: {target["id"]}: example_answer lacks "saya", '
+        '"Bapak/Ibu", a number (a quantified result)'
+    ) in result.stdout

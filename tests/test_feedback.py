@@ -15,6 +15,7 @@ INCIDENT = Question(
     looking_for="Ketenangan, prioritas memulihkan layanan, dan komunikasi.",
     outline=("Pulihkan layanan dulu", "Cari akar masalah", "Tulis postmortem"),
     keywords=("rollback", "log", "monitor|monitoring|alert", "postmortem", "komunikasi|kabari"),
+    follow_ups=("Bagaimana kamu mencegahnya terulang?",),
 )
 
 MOTIVATION = Question(
@@ -26,6 +27,7 @@ MOTIVATION = Question(
     looking_for="Alasan yang menatap ke depan, bukan keluhan.",
     outline=("Apa yang sudah kamu pelajari", "Apa yang kamu cari", "Kenapa di sini"),
     keywords=("belajar", "tantangan", "produk", "kontribusi|berkontribusi"),
+    follow_ups=("Apa yang membuatmu bertahan di kantor sekarang?",),
 )
 
 STRONG_INCIDENT = (

@@ -382,3 +382,19 @@ async def test_console_chat_prints_due_messages_while_open(app: App, clock: Fake
     # The printed question is open: the next line is taken as the answer.
     await chat.send_line("Saat itu saya memimpin migrasi dan hasilnya downtime turun 80%.")
     assert "Feedback jawabanmu" in output.getvalue()
+
+
+async def test_the_planner_forgets_old_processed_updates(harness: Harness) -> None:
+    from bot.db.models import ProcessedUpdate
+    from bot.db.repositories import ProcessedUpdateRepository
+
+    harness.clock.now = utc(2026, 12, 10, 0, 0)
+    async with harness.app.sessions() as session, session.begin():
+        updates = ProcessedUpdateRepository(session)
+        assert await updates.first_time("telegram", "1", utc(2026, 12, 1, 0, 0))
+        assert await updates.first_time("telegram", "2", utc(2026, 12, 9, 0, 0))
+        assert not await updates.first_time("telegram", "2", utc(2026, 12, 9, 0, 1))
+    await harness.engine.tick()
+    async with harness.app.sessions() as session:
+        kept = list(await session.scalars(select(ProcessedUpdate.update_key)))
+    assert kept == ["2"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,14 @@ class Running:
         before = len(self.fake.sent(CHAT))
         self.fake.push_message(CHAT, message)
         return (await self.fake.wait_for_sent(before + count, CHAT))[before:]
+
+    async def until_user(self, condition: Callable[[User], bool], what: str) -> None:
+        for _ in range(200):
+            user = await self.user()
+            if user is not None and condition(user):
+                return
+            await asyncio.sleep(0.025)
+        raise AssertionError(what)
 
     async def tap(self, data: str, message_id: int, count: int = 1) -> None:
         before = len(self.fake.sent(CHAT)) + len(self.fake.edits(CHAT))
@@ -221,13 +229,7 @@ async def test_403_marks_the_user_blocked_and_start_reactivates(polling: Running
     await polling.say("/bantuan")
     polling.fake.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
     polling.fake.push_message(CHAT, "/tips")
-    for _ in range(200):
-        user = await polling.user()
-        if user is not None and user.blocked:
-            break
-        await asyncio.sleep(0.025)
-    else:
-        raise AssertionError("user was not marked blocked")
+    await polling.until_user(lambda user: user.blocked, "user was not marked blocked")
     await polling.say("/start", count=2)
     user = await polling.user()
     assert user is not None and not user.blocked
@@ -236,21 +238,9 @@ async def test_403_marks_the_user_blocked_and_start_reactivates(polling: Running
 async def test_my_chat_member_updates_block_and_unblock(polling: Running) -> None:
     await polling.say("/bantuan")
     polling.fake.push_my_chat_member(CHAT, "kicked")
-    for _ in range(200):
-        user = await polling.user()
-        if user is not None and user.blocked:
-            break
-        await asyncio.sleep(0.025)
-    else:
-        raise AssertionError("kicked did not block")
+    await polling.until_user(lambda user: user.blocked, "kicked did not block")
     polling.fake.push_my_chat_member(CHAT, "member")
-    for _ in range(200):
-        user = await polling.user()
-        if user is not None and not user.blocked:
-            break
-        await asyncio.sleep(0.025)
-    else:
-        raise AssertionError("member did not unblock")
+    await polling.until_user(lambda user: not user.blocked, "member did not unblock")
 
 
 async def test_a_burst_gets_one_polite_note(polling: Running) -> None:
@@ -386,3 +376,16 @@ async def test_shutdown_waits_for_an_update_in_flight(
         async with app.sessions() as session:
             user = await session.scalar(select(User).where(User.external_id == str(CHAT)))
         assert user is not None and user.mode == "user"
+
+
+async def test_a_redelivered_webhook_update_is_answered_once(webhook: Running) -> None:
+    fake = webhook.fake
+    update = fake.make_message_update(CHAT, "/mode user")
+    for _ in range(3):
+        status = await fake.post_update_to_webhook(
+            local_webhook_url(webhook), update, "s3cret-webhook-token"
+        )
+        assert status == 200
+    await fake.wait_for_sent(1, CHAT)
+    await asyncio.sleep(0.3)
+    assert len(fake.sent(CHAT)) == 1

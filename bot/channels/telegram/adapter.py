@@ -4,18 +4,29 @@ through the shared sender. Only private chats are served."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import BotCommand, CallbackQuery, ChatMemberUpdated, Message, User
+from aiogram.types import (
+    BotCommand,
+    CallbackQuery,
+    ChatMemberUpdated,
+    Message,
+    TelegramObject,
+    Update,
+    User,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import ChatBlocked
 from bot.channels.flood import FloodGuard, Verdict
 from bot.channels.inflight import InFlight
 from bot.channels.telegram.sender import TelegramSender
-from bot.db.repositories import UserRepository
+from bot.clock import Clock
+from bot.db.repositories import ProcessedUpdateRepository, UserRepository
 from handlers.router import Coach
 from handlers.types import Inbound, Reply
 
@@ -53,12 +64,33 @@ class TelegramChannel:
         sessions: async_sessionmaker[AsyncSession],
         flood: FloodGuard,
         inflight: InFlight,
+        clock: Clock,
     ) -> None:
         self._coach = coach
         self._sender = sender
         self._sessions = sessions
         self._flood = flood
         self._inflight = inflight
+        self._clock = clock
+
+    async def first_time(self, update_id: int) -> bool:
+        async with self._sessions() as session, session.begin():
+            return await ProcessedUpdateRepository(session).first_time(
+                CHANNEL, str(update_id), self._clock()
+            )
+
+    async def skip_redelivered(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        update: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        """Outer middleware: Telegram redelivers a webhook it thinks failed, and the same
+        update must not be answered twice."""
+        if isinstance(update, Update) and not await self.first_time(update.update_id):
+            log.info("telegram update %s was already handled", update.update_id)
+            return None
+        return await handler(update, data)
 
     def router(self) -> Router:
         router = Router(name="coach")

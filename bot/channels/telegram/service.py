@@ -43,9 +43,10 @@ class TelegramService:
         self.inflight = InFlight()
         self.sender = TelegramSender(self.bot, on_blocked=self._mark_blocked)
         self.channel = TelegramChannel(
-            app.coach, self.sender, app.sessions, FloodGuard(), self.inflight
+            app.coach, self.sender, app.sessions, FloodGuard(), self.inflight, app.clock
         )
         self.dispatcher = Dispatcher()
+        self.dispatcher.update.outer_middleware(self.channel.skip_redelivered)
         self.dispatcher.include_router(self.channel.router())
         self.dispatcher.startup.register(self._on_startup)
         self.dispatcher.shutdown.register(self._on_shutdown)

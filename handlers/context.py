@@ -65,6 +65,13 @@ class Context:
     def button(self, label_key: str, payload: str) -> Button:
         return Button(self.say(label_key), payload)
 
+    def practice_or_tip_buttons(self) -> tuple[Button, ...]:
+        """The two ways forward after most replies: a practice question or another tip."""
+        return (
+            self.button("button_practice", "v1:latihan:next"),
+            self.button("button_more_tips", "v1:tips:more"),
+        )
+
     def mode_label(self, mode: str | None = None) -> str:
         return self.say(f"label_mode_{mode or self.user.mode}")
 

@@ -60,6 +60,7 @@ class FeedbackReport:
     words: int
     seconds: int
     length_verdict: str  # "short" | "ok" | "long"
+    ideal_seconds: tuple[int, int]
     star_present: tuple[str, ...]
     star_missing: tuple[str, ...]
     evidence: tuple[str, ...]
@@ -97,6 +98,7 @@ IMPROVEMENT_ORDER = {
     "hr": (
         "negative",
         "too_short",
+        "thin",
         "keywords",
         "result",
         "kami",
@@ -108,6 +110,7 @@ IMPROVEMENT_ORDER = {
     ),
     "user": (
         "too_short",
+        "thin",
         "evidence",
         "result",
         "action",
@@ -162,7 +165,10 @@ def analyze(answer: str, question: Question, mode: str, cues: FeedbackCues) -> F
     score -= KAMI_PENALTY if kami_heavy else 0
     flags = {
         "negative": bool(negative),
-        "too_short": length == "short",
+        # A short answer that already tells a whole story with proof needs depth, not
+        # another example.
+        "too_short": length == "short" and bool(missing or not evidence),
+        "thin": length == "short" and not missing and bool(evidence),
         "too_long": length == "long",
         "evidence": not evidence,
         "result": "result" in missing,
@@ -178,6 +184,7 @@ def analyze(answer: str, question: Question, mode: str, cues: FeedbackCues) -> F
         words=words,
         seconds=seconds,
         length_verdict=length,
+        ideal_seconds=(low, high),
         star_present=present,
         star_missing=missing,
         evidence=evidence,
@@ -210,7 +217,8 @@ def render(report: FeedbackReport, question: Question, messages: Messages) -> st
 
     length = say("fb_length", words=report.words, seconds=_speaking_time(report.seconds))
     if report.length_verdict != "ok":
-        length += " " + say(f"fb_length_{report.length_verdict}")
+        low, high = (_speaking_time(s) for s in report.ideal_seconds)
+        length += " " + say(f"fb_length_{report.length_verdict}", low=low, high=high)
     lines.append(length)
 
     if not report.star_present:

@@ -25,8 +25,5 @@ async def switch(ctx: Context, args: str = "") -> list[Reply]:
         # The open question belongs to the other round; a new /latihan will fit the mode.
         await ctx.clear_state()
     key = "mode_switched_hr" if mode == "hr" else "mode_switched_user"
-    follow_up = (
-        ctx.button("button_practice", "v1:latihan:next"),
-        ctx.button("button_more_tips", "v1:tips:more"),
-    )
-    return [Reply(ctx.say(key, role=ctx.role_label()), follow_up, edit=bool(ctx.inbound.payload))]
+    text = ctx.say(key, role=ctx.role_label())
+    return [Reply(text, ctx.practice_or_tip_buttons(), edit=bool(ctx.inbound.payload))]

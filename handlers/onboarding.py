@@ -13,7 +13,7 @@ from handlers.parsing import (
     shorten,
     zone_name,
 )
-from handlers.settings import reschedule_daily, role_buttons, zone_buttons
+from handlers.settings import reschedule, role_buttons, zone_buttons
 from handlers.types import Button, Reply
 from scheduler.timing import is_quiet_time
 
@@ -65,11 +65,7 @@ async def _advance(ctx: Context, step: str) -> list[Reply]:
         zone=zone_name(user.timezone),
         mode=ctx.mode_label(),
     )
-    buttons = (
-        ctx.button("button_practice", "v1:latihan:next"),
-        ctx.button("button_more_tips", "v1:tips:more"),
-    )
-    return [Reply(done, buttons)]
+    return [Reply(done, ctx.practice_or_tip_buttons())]
 
 
 async def _apply(ctx: Context, step: str, value: str) -> str | None:
@@ -92,7 +88,7 @@ async def _apply(ctx: Context, step: str, value: str) -> str | None:
         if timezone is None:
             return "bad_zone"
         ctx.user.timezone = timezone
-    await reschedule_daily(ctx)
+    await reschedule(ctx)
     return None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.db.schedule import DeliveryRepository
+from bot.db.schedule import DeliveryRepository, InterviewRepository
 from handlers.context import Context
 from handlers.parsing import (
     ZONES,
@@ -14,14 +14,20 @@ from handlers.parsing import (
     zone_name,
 )
 from handlers.types import Button, Reply
+from scheduler.store import schedule_interview
 from scheduler.timing import is_quiet_time
 
 ROLE_ORDER = ("umum", "developer", "qa", "data")
 
 
-async def reschedule_daily(ctx: Context) -> None:
-    """Drops daily messages planned for the old time; the planner writes new ones."""
-    await DeliveryRepository(ctx.session).delete_pending(ctx.user.id, kind="tip")
+async def reschedule(ctx: Context) -> None:
+    """After a new daily time or zone: drops daily messages planned for the old time (the
+    planner writes new ones) and moves the coming plan steps of every interview."""
+    deliveries = DeliveryRepository(ctx.session)
+    await deliveries.delete_pending(ctx.user.id, kind="tip")
+    await deliveries.delete_pending(ctx.user.id, kind="plan", due_after=ctx.now)
+    for interview in await InterviewRepository(ctx.session).upcoming(ctx.user.id, ctx.now):
+        await schedule_interview(ctx.session, ctx.library, interview, ctx.user, ctx.now)
 
 
 def role_buttons(ctx: Context, prefix: str) -> tuple[Button, ...]:
@@ -53,7 +59,7 @@ async def reminder(ctx: Context, args: str = "") -> list[Reply]:
     if is_quiet_time(new_time):
         return [Reply(ctx.say("bad_time_quiet", value=format_time(new_time)))]
     ctx.user.daily_time = new_time
-    await reschedule_daily(ctx)
+    await reschedule(ctx)
     return [Reply(ctx.say("time_set", time=format_time(new_time), zone=zone))]
 
 
@@ -65,6 +71,6 @@ async def zone(ctx: Context, args: str = "") -> list[Reply]:
     if timezone is None:
         return [Reply(ctx.say("bad_zone", value=shorten(args)), zone_buttons("v1:zone"))]
     ctx.user.timezone = timezone
-    await reschedule_daily(ctx)
+    await reschedule(ctx)
     text = ctx.say("zone_set", zone=zone_name(timezone), time=format_time(ctx.user.daily_time))
     return [Reply(text, edit=bool(ctx.inbound.payload))]

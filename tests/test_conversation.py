@@ -223,6 +223,21 @@ async def test_fallback_points_to_the_right_command(person: Person) -> None:
     assert "/latihan" in text_of(await person.say("aku mau soal dong"))
     assert "Sepertinya kamu mencari /zona" in text_of(await person.say("aku tinggal di wita"))
     assert "Aku belum paham" in text_of(await person.say("qwerty asdf"))
+    assert "/pengingat" in text_of(await person.say("jam 7 malam"))
+
+
+async def test_a_first_hello_starts_onboarding_and_a_later_one_offers_practice(
+    person: Person,
+) -> None:
+    first = await person.say("Halo kak!")
+    assert "Aku coach interview kamu" in text_of(first)
+    assert await person.state() == ("onboarding", {"step": "role"})
+
+    await person.say("/mode user")
+    later = await person.say("selamat pagi")
+    assert "Halo juga, Rina! Sekarang kamu di mode user" in text_of(later)
+    assert [b.payload for b in later[-1].buttons] == ["v1:latihan:next", "v1:tips:more"]
+    assert await person.state() is None
 
 
 BAD_INPUTS = [

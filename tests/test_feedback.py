@@ -79,6 +79,9 @@ def test_rendered_feedback_names_gaps_the_fix_and_the_outline(library: Library) 
         analyze(STRONG_INCIDENT, INCIDENT, "user", cues), INCIDENT, library.messages
     )
 
+    assert "Terlalu singkat untuk interview sungguhan; targetkan 45 detik sampai 3 menit" in (
+        weak_text
+    )
     assert "belum ada angka" in weak_text
     assert "“eh” 1x" in weak_text
     assert "Poin kunci: belum ada yang tersebut. Yang dicari: rollback, log" in weak_text
@@ -155,3 +158,20 @@ def test_numbers_weigh_more_in_the_user_round(library: Library) -> None:
 
     # Proof with numbers is worth more in the user round than in the HR round.
     assert gain("user") > gain("hr") > 0
+
+
+def test_short_but_complete_story_is_asked_for_depth_not_another_example(
+    library: Library,
+) -> None:
+    answer = (
+        "Saat itu API pembayaran kami lambat, p95 naik ke 2 detik. Tugas saya mencari "
+        "penyebabnya. Saya profiling query dan menambah index. Hasilnya p95 turun 70% "
+        "jadi 600 ms dalam 3 hari."
+    )
+    report = analyze(answer, INCIDENT, "user", library.feedback_cues())
+    assert report.length_verdict == "short"
+    assert report.star_missing == ()
+    assert report.improvement == "thin"
+    text = render(report, INCIDENT, library.messages)
+    assert "Satu hal untuk diperbaiki: ceritamu sudah runtut, tinggal diperdalam" in text
+    assert "tambah satu contoh nyata" not in text

@@ -179,6 +179,26 @@ async def test_interview_in_ten_days_gets_the_full_plan_on_the_right_days(harnes
     assert set(days) == hr_steps
 
 
+async def test_new_daily_time_or_zone_moves_the_coming_plan_steps(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 12, 1, 3, 0)  # Tuesday 1 Dec, 10.00 WIB
+    await register(harness, 1, "11 Desember 2026 10.00 hr")
+    await harness.tick_at(utc(2026, 12, 4, 0, 0))  # H-7 goes out at 07.00 WIB
+    assert "H-7 · Riset perusahaan" in harness.texts(1)[-1]
+
+    await harness.say(1, "/pengingat 19.00")
+    await harness.say(1, "/zona WITA")
+    days = dict(await plan_rows(harness, 1))
+    assert days["plan-all-001"] == utc(2026, 12, 10, 11, 0)  # H-1 now at 19.00 WITA
+    assert days["plan-hr-008"] == utc(2026, 12, 11, 6, 0)  # debrief: still 3 hours after
+    # The interview itself stays put: it was confirmed as 10.00 WIB.
+    assert "Jumat, 11 Desember 2026 pukul 11.00 WITA" in (await harness.say(1, "/jadwal"))[0].text
+    # The step already sent is not sent again, and every step exists once.
+    sent = [r.item_id for r in await harness.rows(1) if r.status == "sent" and r.kind == "plan"]
+    assert sent == ["plan-hr-001"]
+    items = [item for item, _ in await plan_rows(harness, 1)]
+    assert len(items) == len(set(items))
+
+
 async def test_interview_in_three_days_squeezes_the_important_steps(harness: Harness) -> None:
     harness.clock.now = utc(2026, 12, 1, 3, 0)  # 10.00 WIB, today's 07.00 has passed
     await harness.say(1, "/pengingat 07.00")

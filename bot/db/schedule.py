@@ -93,14 +93,20 @@ class DeliveryRepository:
             conditions.append(Delivery.interview_id == interview_id)
         await self._session.execute(update(Delivery).where(*conditions).values(status=CANCELLED))
 
-    async def delete_pending(self, user_id: int, *, kind: str) -> None:
+    async def delete_pending(
+        self, user_id: int, *, kind: str, due_after: datetime | None = None
+    ) -> None:
         """Pending rows of a kind disappear, so the planner can write them again with new
-        times under the same dedupe keys."""
-        await self._session.execute(
-            delete(Delivery).where(
-                Delivery.user_id == user_id, Delivery.kind == kind, Delivery.status == PENDING
-            )
-        )
+        times under the same dedupe keys. With `due_after`, overdue rows stay: they are
+        still owed and a new plan would not bring them back."""
+        conditions = [
+            Delivery.user_id == user_id,
+            Delivery.kind == kind,
+            Delivery.status == PENDING,
+        ]
+        if due_after is not None:
+            conditions.append(Delivery.due_at > due_after)
+        await self._session.execute(delete(Delivery).where(*conditions))
 
     async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Delivery]:
         """Claims due rows (and rows whose lease ran out) in one atomic UPDATE, so two

@@ -62,9 +62,15 @@ class Invalid:
 
 Parsed = Moment | NeedTime | Ask | Invalid
 
-_PERIOD = r"(?:\s*(pagi|siang|sore|malam))?"
-_SPOKEN_TIME = re.compile(r"\b(?:jam|pukul|pkl\.?)\s*(\d{1,2})(?:[.:](\d{2}))?" + _PERIOD)
-_CLOCK_TIME = re.compile(r"(?<![\d/.-])(\d{1,2})[.:](\d{2})(?![\d/.-])" + _PERIOD)
+_PERIODS = "pagi|siang|sore|malam"
+_PERIOD_AFTER = rf"(?:\s*(?P<after>{_PERIODS}))?"
+_SPOKEN_TIME = re.compile(
+    rf"(?:\b(?P<before>{_PERIODS})\s+)?"  # "besok malam jam 7"
+    r"\b(?:jam|pukul|pkl\.?)\s*(?P<hour>\d{1,2})(?:[.:](?P<minute>\d{2}))?" + _PERIOD_AFTER
+)
+_CLOCK_TIME = re.compile(
+    r"(?<![\d/.-])(?P<hour>\d{1,2})[.:](?P<minute>\d{2})(?![\d/.-])" + _PERIOD_AFTER
+)
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _NUMERIC = re.compile(r"^(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2,4}))?$")
 _NAMED = re.compile(r"^(\d{1,2})\s+([a-z']+)\.?(?:\s+(\d{4}))?$")
@@ -107,11 +113,11 @@ def _take_time(text: str) -> tuple[str, time | Ask | Invalid | None]:
         if match is None:
             continue
         rest = (text[: match.start()] + " " + text[match.end() :]).strip()
-        hour, minute = int(match.group(1)), int(match.group(2) or 0)
-        period = match.group(3)
+        hour, minute = int(match["hour"]), int(match["minute"] or 0)
+        period = match["after"] or match.groupdict().get("before")
         if hour > 23 or minute > 59:
             return rest, Invalid("bad_time", match.group(0).strip())
-        if spoken and period is None and match.group(2) is None and 1 <= hour <= 6:
+        if spoken and period is None and match["minute"] is None and 1 <= hour <= 6:
             return rest, Ask("ask_am_pm")  # "jam 3": 03.00 or 15.00?
         full_hour = _hour_with_period(hour, period)
         if full_hour is None:

@@ -49,7 +49,9 @@ def build_plan(
     timezone: str,
     daily_time: time,
     now: datetime,
+    closed_days: frozenset[date] = frozenset(),
 ) -> list[PlannedStep]:
+    """`closed_days` already got their plan message: missed steps are not squeezed in."""
     mine = [step for step in steps if mode in step.rounds]
     interview_day = local(starts_at, timezone).date()
     today = local(now, timezone).date()
@@ -73,6 +75,7 @@ def build_plan(
         today + timedelta(days=offset)
         for offset in range((interview_day - today).days)
         if now < slot(today + timedelta(days=offset)) < starts_at
+        and today + timedelta(days=offset) not in closed_days
     ]
     squeezed = sorted(
         (s for s in missed if s.priority <= SQUEEZE_MAX_PRIORITY),

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Interview, User
-from bot.db.schedule import PENDING, DeliveryRepository
+from bot.db.schedule import PENDING, SENDING, SENT, DeliveryRepository
 from content.loader import Library
 from scheduler.plan import PlannedStep, build_plan
+from scheduler.timing import local
 
 
 def delivery_row(
@@ -42,20 +43,31 @@ def delivery_row(
 async def schedule_interview(
     session: AsyncSession, library: Library, interview: Interview, user: User, now: datetime
 ) -> list[PlannedStep]:
+    """Plans the interview's steps. Run again (after a new daily time or zone), steps
+    that already have a row keep it, and a day that already got a step gets no more."""
+    deliveries = DeliveryRepository(session)
+    key = {step.id: f"prep:{interview.id}:{step.id}" for step in library.plan}
+    existing = await deliveries.with_keys(list(key.values()))
+    done = {row.dedupe_key for row in existing}
     planned = build_plan(
-        library.plan,
+        [step for step in library.plan if key[step.id] not in done],
         mode=interview.mode,
         starts_at=interview.starts_at,
         timezone=user.timezone,
         daily_time=user.daily_time,
         now=now,
+        closed_days=frozenset(
+            local(row.due_at, user.timezone).date()
+            for row in existing
+            if row.status in (PENDING, SENDING, SENT)
+        ),
     )
     rows = [
         delivery_row(
             user_id=user.id,
             interview_id=interview.id,
             kind="plan",
-            dedupe_key=f"prep:{interview.id}:{p.step.id}",
+            dedupe_key=key[p.step.id],
             item_id=p.step.id,
             due_at=p.due_at,
             expires_at=p.expires_at,
@@ -63,5 +75,5 @@ async def schedule_interview(
         )
         for p in planned
     ]
-    await DeliveryRepository(session).add_if_absent(rows)
+    await deliveries.add_if_absent(rows)
     return planned

@@ -199,6 +199,23 @@ async def test_new_daily_time_or_zone_moves_the_coming_plan_steps(harness: Harne
     assert len(items) == len(set(items))
 
 
+async def test_moving_a_squeezed_plan_loses_no_step(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 12, 1, 3, 0)  # 10.00 WIB, today's 07.00 has passed
+    await register(harness, 1, "4 Desember 2026 13.00 user")
+    planned = {item for item, _ in await plan_rows(harness, 1)}
+    await harness.tick_at(utc(2026, 12, 2, 0, 0))  # the first squeezed day goes out
+    assert len(harness.texts(1)) == 1
+
+    await harness.say(1, "/pengingat 12.00")
+    rows = await plan_rows(harness, 1)
+    assert {item for item, _ in rows} == planned
+    pending = [due for item, due in rows if due > harness.clock.now]
+    assert utc(2026, 12, 3, 5, 0) in pending  # H-1 at the new 12.00 WIB
+    # Today's plan message went out at 07.00: nothing is squeezed in at the new 12.00.
+    await harness.tick_at(utc(2026, 12, 2, 5, 0))
+    assert len(harness.texts(1)) == 1
+
+
 async def test_interview_in_three_days_squeezes_the_important_steps(harness: Harness) -> None:
     harness.clock.now = utc(2026, 12, 1, 3, 0)  # 10.00 WIB, today's 07.00 has passed
     await harness.say(1, "/pengingat 07.00")

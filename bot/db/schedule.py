@@ -75,13 +75,13 @@ class DeliveryRepository:
         result = await self._session.execute(statement.returning(Delivery.id), list(rows))
         return len(result.all())
 
-    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
+    async def with_keys(self, keys: Sequence[str]) -> list[Delivery]:
         if not keys:
-            return set()
+            return []
         rows = await self._session.scalars(
-            select(Delivery.dedupe_key).where(Delivery.dedupe_key.in_(list(keys)))
+            select(Delivery).where(Delivery.dedupe_key.in_(list(keys)))
         )
-        return set(rows)
+        return list(rows)
 
     async def cancel_pending(
         self, user_id: int, *, kind: str | None = None, interview_id: int | None = None

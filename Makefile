@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run chat test lint setup lock clean
+.PHONY: run chat test lint bench setup lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/interview-coach content check
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.scheduler_tick --users $(or $(USERS),10000)
 
 lock:
 	rm -rf /tmp/ic-lock && $(PYTHON) -m venv /tmp/ic-lock

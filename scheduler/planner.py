@@ -27,10 +27,10 @@ async def plan_daily(session: AsyncSession, now: datetime) -> int:
         select(User).where(User.paused.is_(False), User.blocked.is_(False))
     )
     deliveries = DeliveryRepository(session)
+    ignored = await deliveries.ignored_tips()
     rows: list[dict[str, Any]] = []
     for user in users:
-        ignored = await deliveries.ignored_tips(user.id, since=user.last_active_at)
-        backing_off = ignored >= IGNORED_BEFORE_BACKOFF
+        backing_off = ignored.get(user.id, 0) >= IGNORED_BEFORE_BACKOFF
         today = local(now, user.timezone).date()
         last_active_day = local(user.last_active_at, user.timezone).date()
         for offset in (0, 1):

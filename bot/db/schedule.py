@@ -10,7 +10,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Delivery, Interview
+from bot.db.models import Delivery, Interview, User
 
 PENDING, SENDING, SENT, SKIPPED, CANCELLED, FAILED = (
     "pending",
@@ -164,14 +164,17 @@ class DeliveryRepository:
         )
         return list(rows)
 
-    async def ignored_tips(self, user_id: int, since: datetime) -> int:
-        """Daily messages sent after the user last wrote to the bot."""
-        count = await self._session.scalar(
-            select(func.count()).where(
-                Delivery.user_id == user_id,
+    async def ignored_tips(self) -> dict[int, int]:
+        """Per user: daily messages sent after the user last wrote to the bot. Users
+        with none are left out. One query for everyone, as the planner runs every minute."""
+        rows = await self._session.execute(
+            select(Delivery.user_id, func.count())
+            .join(User, User.id == Delivery.user_id)
+            .where(
                 Delivery.kind == "tip",
                 Delivery.status == SENT,
-                Delivery.sent_at > since,
+                Delivery.sent_at > User.last_active_at,
             )
+            .group_by(Delivery.user_id)
         )
-        return int(count or 0)
+        return {user_id: int(count) for user_id, count in rows}

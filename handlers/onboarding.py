@@ -3,6 +3,7 @@ skipped, and the defaults (umum, pukul 07.00, WIB) stay in place."""
 
 from __future__ import annotations
 
+from bot.db.schedule import DeliveryRepository
 from handlers.context import Context
 from handlers.parsing import (
     format_time,
@@ -37,7 +38,9 @@ def _step_reply(ctx: Context, step: str, prefix_text: str = "") -> Reply:
 
 
 async def start(ctx: Context, args: str = "") -> list[Reply]:
+    # /start is how a user comes back after blocking the bot: their messages resume.
     ctx.user.blocked = False
+    await DeliveryRepository(ctx.session).reopen_unreachable(ctx.user.id, ctx.now)
     name = ctx.user.display_name or "kamu"
     greeting = ctx.say("welcome" if ctx.is_new_user else "welcome_back", name=name)
     await ctx.set_state(STATE, {"step": STEPS[0]})

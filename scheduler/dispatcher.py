@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.base import ChatBlocked, OutboundChannel, RetryLater
 from bot.clock import Clock
 from bot.db.models import Delivery, User
-from bot.db.schedule import CANCELLED, FAILED, SENT, SKIPPED, DeliveryRepository
+from bot.db.schedule import (
+    BLOCKED,
+    CANCELLED,
+    FAILED,
+    SENT,
+    SKIPPED,
+    UNREACHABLE,
+    DeliveryRepository,
+)
 from content.loader import Library
 from scheduler.compose import compose
 from scheduler.timing import in_quiet_hours, next_quiet_end
@@ -70,7 +78,7 @@ class Dispatcher:
         """Marks rows that must not go out now; returns the ones to send."""
         deliveries = DeliveryRepository(session)
         if user is None or user.blocked or user.channel not in self._channels:
-            await deliveries.finish([r.id for r in rows], CANCELLED, now, "unreachable")
+            await deliveries.finish([r.id for r in rows], CANCELLED, now, UNREACHABLE)
             return []
         to_send = []
         for row in rows:
@@ -110,8 +118,8 @@ class Dispatcher:
         except ChatBlocked:
             async with self._sessions() as session, session.begin():
                 deliveries = DeliveryRepository(session)
-                await deliveries.finish(ids, CANCELLED, now, "blocked")
-                await deliveries.cancel_pending(user_id)
+                await deliveries.finish(ids, CANCELLED, now, BLOCKED)
+                await deliveries.cancel_pending(user_id, reason=BLOCKED)
                 blocked = await session.get(User, user_id)
                 if blocked is not None:
                     blocked.blocked = True

@@ -296,6 +296,33 @@ async def test_blocked_user_is_marked_and_their_rows_cancelled(harness: Harness)
     assert harness.texts(1) == []
 
 
+async def test_start_after_unblocking_brings_the_coming_messages_back(
+    harness: Harness,
+) -> None:
+    harness.clock.now = utc(2026, 11, 30, 20, 0)
+    await harness.say(1, "/pengingat 07.00")
+    await register(harness, 1, "10 Desember 2026 10.00 hr")
+    await register(harness, 1, "12 Desember 2026 10.00 user")
+    harness.fake.block(1)
+    await harness.tick_at(utc(2026, 12, 1, 0, 0))
+    assert (await harness.user(1)).blocked
+    # While blocked, the user round is cancelled from another device: it stays cancelled.
+    await harness.say(1, "/batal")
+    replies = await harness.app.coach.handle(Inbound("telegram", "1", payload="v1:batal:2"))
+    assert "Interview user pada Sabtu, 12 Desember 2026" in replies[0].text
+
+    harness.fake.unblock(1)
+    harness.clock.now = utc(2026, 12, 2, 3, 0)  # 10.00 WIB
+    await harness.say(1, "/start")
+    assert not (await harness.user(1)).blocked
+    await harness.tick_at(utc(2026, 12, 3, 0, 0))  # 07.00 WIB: H-7 of the HR round
+    (text,) = harness.texts(1)
+    assert "Latihan harian" in text and "H-7 · Riset perusahaan" in text
+    rows = await harness.rows(1)
+    user_round = [r for r in rows if r.item_id.startswith("plan-user")]
+    assert user_round and {r.status for r in user_round} == {"cancelled"}
+
+
 async def test_429_storm_delays_but_loses_nothing(harness: Harness) -> None:
     harness.clock.now = utc(2026, 11, 30, 20, 0)
     for chat in range(1, 6):

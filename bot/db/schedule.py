@@ -22,6 +22,11 @@ PENDING, SENDING, SENT, SKIPPED, CANCELLED, FAILED = (
 )
 
 
+# Why a row was cancelled when its chat could not be reached; see reopen_unreachable.
+BLOCKED, UNREACHABLE = "blocked", "unreachable"
+UNREACHABLE_REASONS = (BLOCKED, UNREACHABLE)
+
+
 class InterviewRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -84,14 +89,40 @@ class DeliveryRepository:
         return list(rows)
 
     async def cancel_pending(
-        self, user_id: int, *, kind: str | None = None, interview_id: int | None = None
+        self,
+        user_id: int,
+        *,
+        kind: str | None = None,
+        interview_id: int | None = None,
+        reason: str = "",
     ) -> None:
         conditions = [Delivery.user_id == user_id, Delivery.status == PENDING]
         if kind is not None:
             conditions.append(Delivery.kind == kind)
         if interview_id is not None:
             conditions.append(Delivery.interview_id == interview_id)
-        await self._session.execute(update(Delivery).where(*conditions).values(status=CANCELLED))
+        await self._session.execute(
+            update(Delivery).where(*conditions).values(status=CANCELLED, last_error=reason)
+        )
+
+    async def reopen_unreachable(self, user_id: int, now: datetime) -> int:
+        """A user who comes back after blocking the bot gets their coming messages again:
+        rows cancelled because the chat was unreachable, still in the future, and not of
+        a cancelled interview. Returns how many."""
+        scheduled = select(Interview.id).where(Interview.status == "scheduled")
+        result = await self._session.execute(
+            update(Delivery)
+            .where(
+                Delivery.user_id == user_id,
+                Delivery.status == CANCELLED,
+                Delivery.last_error.in_(UNREACHABLE_REASONS),
+                Delivery.due_at > now,
+                or_(Delivery.interview_id.is_(None), Delivery.interview_id.in_(scheduled)),
+            )
+            .values(status=PENDING, attempts=0, last_error="", next_attempt_at=None)
+            .returning(Delivery.id)
+        )
+        return len(result.all())
 
     async def delete_pending(
         self, user_id: int, *, kind: str, due_after: datetime | None = None

@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
-# With a channel token in the environment this starts the bot; without one it opens the
-# terminal chat on the default SQLite database.
+# With a channel token (in the environment or .env) this starts the bot; without one it
+# opens the terminal chat on the default SQLite database.
 run: $(STAMP)
-	@if [ -n "$$TELEGRAM_BOT_TOKEN$$WHATSAPP_ACCESS_TOKEN" ]; then \
+	@if $(BIN)/python -c 'from bot.settings import Settings; exit(not Settings().has_channel)'; then \
 		$(BIN)/interview-coach run; \
 	else \
 		$(BIN)/interview-coach chat; \

@@ -67,7 +67,8 @@ async def _run(users: int, database: Path) -> None:
     started = timer.perf_counter()
     while True:
         async with sessions() as session, session.begin():
-            batch = await DeliveryRepository(session).claim_due(later, LEASE, CLAIM_BATCH)
+            claims = DeliveryRepository(session)
+            batch = await claims.claim_due(later, LEASE, CLAIM_BATCH, channels=["telegram"])
         if not batch:
             break
         claimed += len(batch)

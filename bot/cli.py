@@ -42,7 +42,7 @@ def _chat(settings: Settings) -> int:
 
 
 def _run(settings: Settings) -> int:
-    if not (settings.telegram_enabled or settings.whatsapp_enabled):
+    if not settings.has_channel:
         print(NO_CHANNEL_MESSAGE, file=sys.stderr)
         return 2
     from bot.runner import run_channels

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     def whatsapp_enabled(self) -> bool:
         return self.whatsapp_access_token is not None and self.whatsapp_phone_number_id is not None
 
+    @property
+    def has_channel(self) -> bool:
+        return self.telegram_enabled or self.whatsapp_enabled
+
     def secret_values(self) -> list[str]:
         secrets = (
             self.telegram_bot_token,

@@ -63,7 +63,9 @@ class Dispatcher:
         """One pass; returns how many messages were sent."""
         now = self._clock()
         async with self._sessions() as session, session.begin():
-            claimed = await DeliveryRepository(session).claim_due(now, LEASE, BATCH)
+            claimed = await DeliveryRepository(session).claim_due(
+                now, LEASE, BATCH, channels=list(self._channels)
+            )
         by_user: dict[int, list[Delivery]] = defaultdict(list)
         for row in claimed:
             by_user[row.user_id].append(row)

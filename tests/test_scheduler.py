@@ -448,6 +448,28 @@ async def test_console_chat_prints_due_messages_while_open(app: App, clock: Fake
     assert "Feedback jawabanmu" in output.getvalue()
 
 
+async def test_terminal_chat_leaves_telegram_users_messages_alone(harness: Harness) -> None:
+    import io
+
+    from bot.channels.console import CHANNEL, ConsoleChat
+
+    harness.clock.now = utc(2026, 11, 30, 20, 0)
+    await harness.say(1, "/pengingat 07.00")
+    await register(harness, 1, "10 Desember 2026 10.00 hr")
+    # `interview-coach chat` opened on the bot's database while the bot is down.
+    chat = ConsoleChat(harness.app.coach, io.StringIO(), chat_id="local", name="Rina")
+    console = SchedulerEngine(
+        harness.app.sessions, harness.app.coach.library, {CHANNEL: chat}, harness.clock
+    )
+    harness.clock.now = utc(2026, 12, 3, 0, 0)  # 07.00 WIB: a tip and the H-7 step are due
+    await console.tick()
+    assert {r.status for r in await harness.rows(1) if r.due_at <= harness.clock.now} == {"pending"}
+    # The bot comes back within the grace period and sends them.
+    await harness.tick_at(utc(2026, 12, 3, 0, 30))
+    (text,) = harness.texts(1)
+    assert "H-7 · Riset perusahaan" in text and "Latihan harian" in text
+
+
 async def test_the_planner_forgets_old_processed_updates(harness: Harness) -> None:
     from bot.db.models import ProcessedUpdate
     from bot.db.repositories import ProcessedUpdateRepository

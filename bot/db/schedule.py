@@ -139,12 +139,17 @@ class DeliveryRepository:
             conditions.append(Delivery.due_at > due_after)
         await self._session.execute(delete(Delivery).where(*conditions))
 
-    async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Delivery]:
+    async def claim_due(
+        self, now: datetime, lease: timedelta, limit: int, channels: Sequence[str]
+    ) -> list[Delivery]:
         """Claims due rows (and rows whose lease ran out) in one atomic UPDATE, so two
-        dispatchers never get the same row."""
+        dispatchers never get the same row. Only rows of users on `channels`: a process
+        that serves other channels (the terminal chat next to the bot) leaves them be."""
+        reachable = select(User.id).where(User.channel.in_(list(channels)))
         due = (
             select(Delivery.id)
             .where(
+                Delivery.user_id.in_(reachable),
                 or_(
                     and_(
                         Delivery.status == PENDING,
@@ -152,7 +157,7 @@ class DeliveryRepository:
                         or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
                     ),
                     and_(Delivery.status == SENDING, Delivery.lease_until < now),
-                )
+                ),
             )
             .order_by(Delivery.due_at, Delivery.id)
             .limit(limit)

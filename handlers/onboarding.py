@@ -3,7 +3,6 @@ skipped, and the defaults (umum, pukul 07.00, WIB) stay in place."""
 
 from __future__ import annotations
 
-from bot.db.schedule import DeliveryRepository
 from handlers.context import Context
 from handlers.parsing import (
     format_time,
@@ -16,6 +15,7 @@ from handlers.parsing import (
 )
 from handlers.settings import reschedule, role_buttons, zone_buttons
 from handlers.types import Button, Reply
+from scheduler.store import reactivate
 from scheduler.timing import is_quiet_time
 
 STATE = "onboarding"
@@ -38,9 +38,7 @@ def _step_reply(ctx: Context, step: str, prefix_text: str = "") -> Reply:
 
 
 async def start(ctx: Context, args: str = "") -> list[Reply]:
-    # /start is how a user comes back after blocking the bot: their messages resume.
-    ctx.user.blocked = False
-    await DeliveryRepository(ctx.session).reopen_unreachable(ctx.user.id, ctx.now)
+    await reactivate(ctx.session, ctx.user, ctx.now)
     name = ctx.user.display_name or "kamu"
     greeting = ctx.say("welcome" if ctx.is_new_user else "welcome_back", name=name)
     await ctx.set_state(STATE, {"step": STEPS[0]})

@@ -77,3 +77,10 @@ async def schedule_interview(
     ]
     await deliveries.add_if_absent(rows)
     return planned
+
+
+async def reactivate(session: AsyncSession, user: User, now: datetime) -> None:
+    """The user is reachable again (an unblock, or /start): their coming messages that
+    were cancelled while the chat was unreachable are back on schedule."""
+    user.blocked = False
+    await DeliveryRepository(session).reopen_unreachable(user.id, now)

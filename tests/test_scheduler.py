@@ -35,7 +35,9 @@ class Harness:
 
     async def _blocked(self, chat_id: str) -> None:
         async with self.app.sessions() as session, session.begin():
-            await UserRepository(session).set_blocked("telegram", chat_id, True)
+            user = await UserRepository(session).find("telegram", chat_id)
+            assert user is not None
+            user.blocked = True
 
     async def say(self, chat_id: int, text: str) -> list[Reply]:
         return await self.app.coach.handle(

@@ -19,7 +19,8 @@ from sqlalchemy import select, text
 from bot.app import App, open_app
 from bot.channels.telegram.render import split_for_telegram
 from bot.channels.telegram.service import TelegramService
-from bot.db.models import PracticeAttempt, User
+from bot.db.models import Delivery, PracticeAttempt, User
+from bot.db.schedule import BLOCKED, DeliveryRepository
 from bot.settings import Settings
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -236,11 +237,26 @@ async def test_403_marks_the_user_blocked_and_start_reactivates(polling: Running
 
 
 async def test_my_chat_member_updates_block_and_unblock(polling: Running) -> None:
-    await polling.say("/bantuan")
+    await polling.say("/interview 3 hari lagi jam 10.00 hr")
+    await polling.say("ya")
     polling.fake.push_my_chat_member(CHAT, "kicked")
     await polling.until_user(lambda user: user.blocked, "kicked did not block")
+    # What the dispatcher does when a send then fails with 403: the rows are cancelled.
+    user = await polling.user()
+    assert user is not None
+    async with polling.app.sessions() as session, session.begin():
+        await DeliveryRepository(session).cancel_pending(user.id, reason=BLOCKED)
+
     polling.fake.push_my_chat_member(CHAT, "member")
     await polling.until_user(lambda user: not user.blocked, "member did not unblock")
+    # The unblock alone brings the interview plan back, without a /start.
+    async with polling.app.sessions() as session:
+        statuses = set(
+            await session.scalars(select(Delivery.status).where(Delivery.kind == "plan"))
+        )
+    assert "pending" in statuses and "cancelled" not in statuses
+    (schedule,) = await polling.say("/jadwal")
+    assert "Cek logistik" in schedule["text"]
 
 
 async def test_a_burst_gets_one_polite_note(polling: Running) -> None:

@@ -39,14 +39,6 @@ class UserRepository:
         await self._session.flush()
         return user, True
 
-    async def set_blocked(self, channel: str, external_id: str, blocked: bool) -> bool:
-        """Marks a chat blocked or reachable again; False when the chat is not a user yet."""
-        user = await self.find(channel, external_id)
-        if user is None:
-            return False
-        user.blocked = blocked
-        return True
-
 
 @dataclass(frozen=True, slots=True)
 class StateSnapshot:

@@ -29,6 +29,7 @@ from bot.clock import Clock
 from bot.db.repositories import ProcessedUpdateRepository, UserRepository
 from handlers.router import Coach
 from handlers.types import Inbound, Reply
+from scheduler.store import reactivate
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,13 @@ class TelegramChannel:
 
     async def set_blocked(self, chat_id: str, blocked: bool = True) -> None:
         async with self._sessions() as session, session.begin():
-            await UserRepository(session).set_blocked(CHANNEL, chat_id, blocked)
+            user = await UserRepository(session).find(CHANNEL, chat_id)
+            if user is None:
+                return
+            if blocked:
+                user.blocked = True
+            else:
+                await reactivate(session, user, self._clock())
         log.info("telegram chat %s marked %s", chat_id, "blocked" if blocked else "reachable")
 
     def _flooded(self, chat_id: str) -> Verdict:

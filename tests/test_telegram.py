@@ -259,6 +259,19 @@ async def test_my_chat_member_updates_block_and_unblock(polling: Running) -> Non
     assert "Cek logistik" in schedule["text"]
 
 
+async def test_quick_taps_from_one_chat_are_answered_one_by_one(polling: Running) -> None:
+    (tip,) = await polling.say("/tips")
+    for _ in range(2):
+        before = len(polling.fake.sent(CHAT))
+        polling.fake.push_callback(CHAT, "v1:tips:more", message_id=tip["message_id"])
+        polling.fake.push_callback(CHAT, "v1:tips:more", message_id=tip["message_id"])
+        await polling.fake.wait_for_sent(before + 2, CHAT)
+    tips = [m["text"] for m in polling.fake.sent(CHAT)]
+    assert not any("Maaf, ada gangguan" in text for text in tips)
+    # Each tap got its own tip, none served twice.
+    assert len(set(tips)) == len(tips) == 5
+
+
 async def test_a_burst_gets_one_polite_note(polling: Running) -> None:
     for i in range(40):
         polling.fake.push_message(CHAT, f"/tips {i}")

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.engine import upsert_insert
 from bot.db.models import ConversationState, PracticeAttempt, ProcessedUpdate, ServedItem, User
 
 
@@ -126,16 +127,16 @@ class ServedItemRepository:
         return {item_id: served_at for item_id, served_at in rows}
 
     async def record(self, user_id: int, kind: str, item_id: str, now: datetime) -> None:
-        row = await self._session.scalar(
-            select(ServedItem).where(ServedItem.user_id == user_id, ServedItem.item_id == item_id)
+        # One statement, so a scheduled message and a reply serving the same item at the
+        # same moment cannot collide on the unique key.
+        statement = upsert_insert(self._session, ServedItem).values(
+            user_id=user_id, kind=kind, item_id=item_id, served_at=now
         )
-        if row is None:
-            self._session.add(
-                ServedItem(user_id=user_id, kind=kind, item_id=item_id, served_at=now)
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["user_id", "item_id"], set_={"served_at": now}
             )
-        else:
-            row.served_at = now
-        await self._session.flush()
+        )
 
 
 class ProcessedUpdateRepository:

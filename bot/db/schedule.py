@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.engine import upsert_insert
 from bot.db.models import Delivery, Interview, User
 
 PENDING, SENDING, SENT, SKIPPED, CANCELLED, FAILED = (
@@ -67,16 +67,14 @@ class DeliveryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    def _insert(self) -> Any:
-        dialect = self._session.get_bind().dialect.name
-        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Delivery)
-
     async def add_if_absent(self, rows: Sequence[dict[str, Any]]) -> int:
         """Inserts rows; a row whose dedupe key exists is skipped. Returns how many
         were new."""
         if not rows:
             return 0
-        statement = self._insert().on_conflict_do_nothing(index_elements=["dedupe_key"])
+        statement = upsert_insert(self._session, Delivery).on_conflict_do_nothing(
+            index_elements=["dedupe_key"]
+        )
         result = await self._session.execute(statement.returning(Delivery.id), list(rows))
         return len(result.all())
 

@@ -22,6 +22,7 @@ from aiogram.types import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import ChatBlocked
+from bot.channels.chat_lock import ChatLocks
 from bot.channels.flood import FloodGuard, Verdict
 from bot.channels.inflight import InFlight
 from bot.channels.telegram.sender import TelegramSender
@@ -73,6 +74,7 @@ class TelegramChannel:
         self._flood = flood
         self._inflight = inflight
         self._clock = clock
+        self._chats = ChatLocks()
 
     async def first_time(self, update_id: int) -> bool:
         async with self._sessions() as session, session.begin():
@@ -123,6 +125,7 @@ class TelegramChannel:
             return
         chat_id = str(message.chat.id)
         async with self._inflight.track():
+            # Judged on arrival, not after waiting for the chat's earlier messages.
             verdict = self._flooded(chat_id)
             if verdict is Verdict.DROP:
                 return
@@ -137,7 +140,8 @@ class TelegramChannel:
                 display_name=_name(message.from_user),
                 has_media=message.text is None,
             )
-            await self._deliver(chat_id, await self._coach.handle(inbound))
+            async with self._chats.hold(chat_id):
+                await self._deliver(chat_id, await self._coach.handle(inbound))
 
     async def on_callback(self, query: CallbackQuery) -> None:
         message = query.message if isinstance(query.message, Message) else None
@@ -155,8 +159,9 @@ class TelegramChannel:
             inbound = Inbound(
                 CHANNEL, chat_id, payload=query.data or "", display_name=_name(query.from_user)
             )
-            replies = await self._coach.handle(inbound)
-            await self._deliver(chat_id, replies, message.message_id if message else None)
+            async with self._chats.hold(chat_id):
+                replies = await self._coach.handle(inbound)
+                await self._deliver(chat_id, replies, message.message_id if message else None)
 
     async def on_chat_member(self, update: ChatMemberUpdated) -> None:
         if update.chat.type != ChatType.PRIVATE:

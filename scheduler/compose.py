@@ -10,7 +10,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Delivery, Interview, User
-from bot.db.repositories import ConversationStateRepository, ServedItemRepository
+from bot.db.repositories import (
+    ConversationStateRepository,
+    ServedItemRepository,
+    StateSnapshot,
+)
 from content.loader import Library
 from content.schema import Question
 from handlers.dates import format_moment
@@ -35,8 +39,9 @@ class Effects:
             await served.record(user.id, kind, item_id, now)
         if self.practice is not None:
             states = ConversationStateRepository(session)
-            # A daily question must not cut into onboarding or an interview registration.
-            if await states.get(user.id) is None:
+            # The new question replaces one left unanswered, but never cuts into
+            # onboarding or an interview registration.
+            if _open_flow(await states.get(user.id)) is None:
                 question_id, mode = self.practice
                 await states.set(
                     user.id, PRACTICE_STATE, {"question_id": question_id, "mode": mode}, now
@@ -56,9 +61,17 @@ def step_title(
     return say("plan_title", countdown=label, title=title)
 
 
+def _open_flow(state: StateSnapshot | None) -> str | None:
+    """The flow that would take the user's next message, other than a practice answer."""
+    return None if state is None or state.name == PRACTICE_STATE else state.name
+
+
 async def _question(
     session: AsyncSession, library: Library, user: User, mode: str, effects: Effects
 ) -> Question | None:
+    if _open_flow(await ConversationStateRepository(session).get(user.id)) is not None:
+        # Their next message answers that flow, so a question would go unanswered.
+        return None
     question = await next_question(ServedItemRepository(session), library, user, mode)
     if question is not None:
         effects.served.append(("question", question.id))

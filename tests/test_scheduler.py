@@ -114,6 +114,32 @@ async def test_the_daily_question_can_be_answered_for_feedback(harness: Harness)
     assert "Feedback jawabanmu" in replies[0].text
 
 
+async def test_the_daily_question_replaces_an_unanswered_one(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 11, 30, 20, 0)
+    await harness.say(1, "/pengingat 07.00")
+    await harness.say(1, "/latihan")  # asked, never answered
+    await harness.tick_at(utc(2026, 12, 1, 0, 0))
+    (daily,) = harness.texts(1)
+    library = harness.app.coach.library
+    daily_question = next(q for q in library.questions if q.text in daily)
+    replies = await harness.say(
+        1, "Saat itu saya memimpin migrasi database dan hasilnya downtime turun 80%."
+    )
+    # Graded against the question the user just read: its outline closes the feedback.
+    assert daily_question.outline[0] in replies[0].text
+
+
+async def test_no_daily_question_while_onboarding_waits_for_an_answer(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 11, 30, 20, 0)
+    await harness.say(1, "/pengingat 07.00")
+    await harness.say(1, "/start")  # stops at the first onboarding question
+    await harness.tick_at(utc(2026, 12, 1, 0, 0))
+    (daily,) = harness.texts(1)
+    assert "Latihan harian" in daily and "Soal latihan hari ini" not in daily
+    replies = await harness.say(1, "data")
+    assert "2/3" in replies[0].text  # the reply still answers onboarding
+
+
 async def test_a_time_already_passed_today_starts_tomorrow(harness: Harness) -> None:
     harness.clock.now = utc(2026, 12, 1, 3, 0)  # 10.00 WIB
     await harness.say(1, "/pengingat 07.00")

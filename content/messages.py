@@ -79,6 +79,7 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         # interviews and the countdown plan
         "interview_ask_date": set(),
         "interview_ask_time": {"day"},
+        "interview_time_only": {"value", "day"},
         "interview_ask_am_pm": set(),
         "interview_ask_which_day": set(),
         "interview_bad_time": {"value"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from bot.db.schedule import DeliveryRepository, InterviewRepository
@@ -11,11 +12,12 @@ from handlers.dates import (
     Invalid,
     Moment,
     NeedTime,
+    Parsed,
     format_day,
     format_moment,
     parse_when,
 )
-from handlers.parsing import format_time, simplify, zone_name
+from handlers.parsing import format_time, shorten, simplify, zone_name
 from handlers.types import Button, Reply
 from scheduler.compose import step_title
 from scheduler.store import schedule_interview
@@ -26,6 +28,7 @@ STATES = (ASK_DATE, ASK_TIME, CONFIRM)
 MAX_UPCOMING = 5
 YES = {"ya", "y", "iya", "ok", "oke", "simpan", "benar", "betul", "sudah"}
 NO = {"tidak", "nggak", "gak", "batal", "bukan", "salah", "belum"}
+BARE_HOUR = re.compile(r"\d{1,2}(?:[.:]\d{2})?(?:\s+(?:pagi|siang|sore|malam))?")
 
 
 def _when(ctx: Context, moment: datetime) -> str:
@@ -43,9 +46,15 @@ def _split_mode(args: str, default: str) -> tuple[str, str]:
     return rest, modes[-1] if modes else default
 
 
-async def _answer_parse(ctx: Context, text: str, mode: str, day: date | None = None) -> list[Reply]:
-    now_local = local(ctx.now, ctx.user.timezone)
-    parsed = parse_when(f"{day.isoformat()} {text}" if day else text, now_local)
+def _parse(ctx: Context, text: str) -> Parsed:
+    return parse_when(text, local(ctx.now, ctx.user.timezone))
+
+
+async def _answer_parse(ctx: Context, text: str, mode: str) -> list[Reply]:
+    return await _reply_to(ctx, _parse(ctx, text), mode)
+
+
+async def _reply_to(ctx: Context, parsed: Parsed, mode: str) -> list[Reply]:
     if isinstance(parsed, Moment):
         await ctx.set_state(CONFIRM, {"starts_at": parsed.value.isoformat(), "mode": mode})
         buttons = (
@@ -89,8 +98,20 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
         return [Reply(ctx.say("interview_confirm_hint"))]
     rest, mode = _split_mode(text, mode)
     if ctx.state.name == ASK_TIME:
-        return await _answer_parse(ctx, rest, mode, date.fromisoformat(str(data["day"])))
+        day = date.fromisoformat(str(data["day"]))
+        if BARE_HOUR.fullmatch(rest):
+            rest = f"jam {rest}"  # the question was "jam berapa?": "14" means 14.00
+        parsed = _parse(ctx, f"{day.isoformat()} {rest}")
+        if isinstance(parsed, Invalid) and parsed.reason == "unknown_date":
+            # Only a time was asked for; don't echo a date the user never typed.
+            value, when = shorten(text), format_day(day)
+            return [Reply(ctx.say("interview_time_only", value=value, day=when))]
+        return await _reply_to(ctx, parsed, mode)
     return await _answer_parse(ctx, rest, mode)
+
+
+def is_yes_or_no(text: str) -> bool:
+    return simplify(text) in YES | NO
 
 
 async def save(ctx: Context) -> list[Reply] | None:

@@ -38,6 +38,8 @@ MAX_MESSAGE_CHARS = 4000
 MAX_NAME_CHARS = 128
 PAYLOAD_VERSION = "v1"
 MAX_PAYLOAD_BYTES = 64  # Telegram's limit for callback data
+# While a practice answer is awaited, "tips" or "mode hr" still work without "/".
+MAX_PRACTICE_COMMAND_WORDS = 2
 
 Handler = Callable[[Context, str], Awaitable[list[Reply]]]
 
@@ -123,6 +125,19 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return name, args
 
 
+def _flow_claims(ctx: Context, text: str) -> bool:
+    """A word typed without "/" that the open flow expects as its answer, not a command:
+    "batal" at the interview confirmation, or a practice answer that happens to start
+    with a command word ("Interview terakhir saya gagal karena ...")."""
+    if ctx.state is None:
+        return False
+    if ctx.state.name == interview.CONFIRM:
+        return interview.is_yes_or_no(text)
+    if ctx.state.name == practice.STATE:
+        return len(text.split()) > MAX_PRACTICE_COMMAND_WORDS
+    return False
+
+
 class Coach:
     def __init__(
         self,
@@ -171,6 +186,8 @@ class Coach:
             length, limit = format_number(len(text)), format_number(MAX_MESSAGE_CHARS)
             return [Reply(ctx.say("too_long", length=length, limit=limit))]
         parsed = parse_command(text)
+        if parsed is not None and not text.startswith("/") and _flow_claims(ctx, text):
+            parsed = None
         if parsed is not None:
             name, args = parsed
             command = COMMANDS.get(name)

@@ -177,7 +177,7 @@ async def test_settings_commands(person: Person) -> None:
     assert "peranmu sekarang Data" in text_of(await person.say("/peran data analyst"))
     assert "pukul 19.30 WIB" in text_of(await person.say("/pengingat 19:30"))
     assert "pukul 07.15 WIB" in text_of(await person.say("pengingat 07.15"))
-    assert "pukul 07.15 WIT" in text_of(await person.say("/zona wit"))
+    assert "pukul 07.15, sekarang mengikuti waktu WIT" in text_of(await person.say("/zona wit"))
     user = await person.user()
     assert (user.role, user.daily_time, user.timezone) == ("data", time(7, 15), "Asia/Jayapura")
     assert "Tips harian dikirim pukul 07.15 WIT" in text_of(await person.say("/pengingat"))

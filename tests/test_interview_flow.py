@@ -82,3 +82,37 @@ async def test_batal_with_several_interviews_offers_a_choice(
     assert await interviews(person) == 2
     await person.tap(replies[0].buttons[0].payload)
     assert await interviews(person) == 1
+
+
+async def test_a_bare_hour_answers_the_time_question(person: Person, clock: FakeClock) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    await person.say("/interview senin depan hr")
+    reply = text_of(await person.say("sore"))
+    assert "“sore” belum bisa aku baca sebagai jam" in reply
+    assert "Senin, 7 Desember 2026" in reply and "2026-12-07" not in reply
+    reply = text_of(await person.say("14"))
+    assert "Senin, 7 Desember 2026 pukul 14.00 WIB. Sudah benar?" in reply
+
+
+async def test_typing_batal_at_the_confirmation_drops_only_the_draft(
+    person: Person, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    await person.say("/interview 10 Desember 2026 10.00 hr")
+    await person.say("ya")
+    await person.say("/interview 15 Desember 2026 13.00 user")
+    reply = text_of(await person.say("batal"))
+    assert "tidak jadi disimpan" in reply
+    assert "Batalkan" not in reply  # not the /batal command about the saved interview
+    assert await interviews(person) == 1
+
+
+async def test_a_practice_answer_starting_with_a_command_word_gets_feedback(
+    person: Person,
+) -> None:
+    await person.say("/latihan")
+    reply = text_of(await person.say("Interview terakhir saya gagal karena kurang persiapan"))
+    assert "Feedback jawabanmu" in reply
+    await person.say("/latihan")
+    reply = text_of(await person.say("tips"))  # a bare command word still works
+    assert "Tips interview" in reply

@@ -28,7 +28,9 @@ class Harness:
         self.clock = clock
         self.fake = fake
         self.bot = fake.make_bot()
-        self.sender = TelegramSender(self.bot, on_blocked=self._blocked, per_chat_burst=50)
+        self.sender = TelegramSender(
+            self.bot, on_blocked=self._blocked, per_chat_burst=50, transient_backoff=0.01
+        )
         self.engine = SchedulerEngine(
             app.sessions, app.coach.library, {"telegram": self.sender}, clock
         )
@@ -398,7 +400,7 @@ async def test_ignored_daily_messages_back_off_and_resume(harness: Harness) -> N
     texts = harness.texts(1)
     assert len(texts) == 4
     assert sum("tiap tiga hari" in t for t in texts) == 1
-    # Days 5-7: only every third day after the last activity (30 Nov): 3 Dec, 6 Dec.
+    # Then only every third day after the last activity (1 Dec, local): 4 Dec, 7 Dec.
     for day in range(5, 9):
         await harness.tick_at(utc(2026, 12, day, 0, 0))
     assert len(harness.texts(1)) == 5
@@ -406,6 +408,27 @@ async def test_ignored_daily_messages_back_off_and_resume(harness: Harness) -> N
     for day in range(9, 11):
         await harness.tick_at(utc(2026, 12, day, 0, 0))
     assert len(harness.texts(1)) == 7
+
+
+async def test_the_back_off_note_comes_with_a_message_not_on_its_own(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 12, 1, 3, 0)  # Tuesday 1 Dec, 10.00 WIB
+    await harness.say(1, "/pengingat 07.00")
+    moment = harness.clock.now
+    sent: list[tuple[datetime, str]] = []
+    while moment < utc(2026, 12, 9, 0, 0):  # ticking every 30 minutes for a week
+        moment += timedelta(minutes=30)
+        await harness.tick_at(moment)
+        sent += [(moment, text) for text in harness.texts(1)[len(sent) :]]
+    # 07.00 WIB is 00.00 UTC. Tips on 2, 3 and 4 Dec go unanswered (the user last wrote
+    # on 1 Dec); from then on only every third day, on 4 and 7 Dec.
+    assert [(at.day, at.hour, at.minute) for at, _ in sent] == [
+        (2, 0, 0),
+        (3, 0, 0),
+        (4, 0, 0),
+        (7, 0, 0),
+    ]
+    nudges = [text for _, text in sent if "tiap tiga hari" in text]
+    assert len(nudges) == 1 and "Latihan harian" in nudges[0]
 
 
 async def test_jeda_and_lanjut(harness: Harness) -> None:
@@ -441,7 +464,8 @@ async def test_hr_debrief_offers_to_register_the_user_round(harness: Harness) ->
 async def test_server_errors_back_off_with_jitter_then_give_up(harness: Harness) -> None:
     harness.clock.now = utc(2026, 11, 30, 20, 0)
     await harness.say(1, "/pengingat 07.00")
-    harness.fake.fail_next("sendMessage", 500, "Internal Server Error", times=10)
+    # Telegram keeps failing: the sender's quick retries don't help, the dispatcher backs off.
+    harness.fake.fail_next("sendMessage", 500, "Internal Server Error", times=100)
     await harness.tick_at(utc(2026, 12, 1, 0, 0))
     (row,) = [r for r in await harness.rows(1) if r.dedupe_key.endswith("2026-12-01")]
     assert (row.status, row.attempts) == ("pending", 1)

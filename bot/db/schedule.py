@@ -137,6 +137,14 @@ class DeliveryRepository:
             conditions.append(Delivery.due_at > due_after)
         await self._session.execute(delete(Delivery).where(*conditions))
 
+    async def delete_pending_keys(self, keys: Sequence[str]) -> None:
+        if keys:
+            await self._session.execute(
+                delete(Delivery).where(
+                    Delivery.dedupe_key.in_(list(keys)), Delivery.status == PENDING
+                )
+            )
+
     async def claim_due(
         self, now: datetime, lease: timedelta, limit: int, channels: Sequence[str]
     ) -> list[Delivery]:

@@ -11,7 +11,12 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiolimiter import AsyncLimiter
 
@@ -23,6 +28,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_RETRY_AFTER_ATTEMPTS = 5
+MAX_TRANSIENT_RETRIES = 3
+TRANSIENT_BACKOFF_SECONDS = 0.5
 MAX_TRACKED_CHATS = 10_000
 
 
@@ -37,8 +44,10 @@ class TelegramSender:
         messages_per_second: float = 25,
         per_chat_per_second: float = 1,
         per_chat_burst: int = 3,
+        transient_backoff: float = TRANSIENT_BACKOFF_SECONDS,
     ) -> None:
         self._bot = bot
+        self._transient_backoff = transient_backoff
         self._on_blocked = on_blocked
         self._global = AsyncLimiter(messages_per_second, 1)
         self._per_chat_rate = per_chat_per_second
@@ -67,22 +76,32 @@ class TelegramSender:
             self._resume.set()
 
     async def call(self, chat_id: str, make_call: Callable[[], Awaitable[T]]) -> T:
-        """Runs one API call for a chat under the limits; retries after 429."""
-        for attempt in range(1, MAX_RETRY_AFTER_ATTEMPTS + 1):
+        """Runs one API call for a chat under the limits. A 429 pauses every send and is
+        retried; a 5xx or a network error is retried a few times, briefly, because a
+        reply that is given up on is lost to the user."""
+        rate_limited = transient = 0
+        while True:
             await self._resume.wait()
             async with self._global, self._chat_limiter(chat_id):
                 try:
                     return await make_call()
                 except TelegramRetryAfter as error:
-                    if attempt == MAX_RETRY_AFTER_ATTEMPTS:
+                    rate_limited += 1
+                    if rate_limited == MAX_RETRY_AFTER_ATTEMPTS:
                         raise
-                    retry_after = error.retry_after
+                    pause: float | None = error.retry_after
+                except (TelegramServerError, TelegramNetworkError):
+                    transient += 1
+                    if transient > MAX_TRANSIENT_RETRIES:
+                        raise
+                    pause = None
                 except TelegramForbiddenError:
                     await self._on_blocked(chat_id)
                     raise ChatBlocked(chat_id) from None
-            await self._pause_all(retry_after)
-            await self._resume.wait()
-        raise AssertionError("unreachable")
+            if pause is not None:
+                await self._pause_all(pause)
+            else:
+                await asyncio.sleep(self._transient_backoff * 2 ** (transient - 1))
 
     async def send(self, chat_id: str, reply: Reply) -> list[Message]:
         sent = []

@@ -119,6 +119,7 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         "plan_day_of": set(),
         "plan_title": {"countdown", "title"},
         "nudge_backoff": set(),
+        "reply_late": set(),
         # general
         "help": set(),
         "fallback_text": set(),

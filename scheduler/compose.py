@@ -23,9 +23,11 @@ from handlers.picker import next_question, next_tip
 from handlers.practice import STATE as PRACTICE_STATE
 from handlers.types import Button, Reply
 from scheduler.plan import countdown
+from scheduler.store import decode_reply
 from scheduler.timing import local
 
 SEPARATOR = "\n\n— — —\n\n"
+KIND_ORDER = {"reply": 0, "plan": 1, "nudge": 2, "tip": 3}
 
 
 @dataclass
@@ -89,7 +91,13 @@ async def compose(
     practice_mode: str | None = None
     steps = {step.id: step for step in library.plan}
 
-    for row in sorted(rows, key=lambda r: ({"plan": 0, "nudge": 1, "tip": 2}[r.kind], r.due_at)):
+    late_replies = [decode_reply(row.payload) for row in rows if row.kind == "reply"]
+    if late_replies:
+        texts = "\n\n".join(reply.text for reply in late_replies)
+        parts.append(f"{say('reply_late')}\n\n{texts}")
+        buttons.extend(button for reply in late_replies for button in reply.buttons)
+
+    for row in sorted(rows, key=lambda r: (KIND_ORDER[r.kind], r.due_at)):
         if row.kind == "plan":
             step = steps.get(row.item_id)
             interview = await session.get(Interview, row.interview_id) if row.interview_id else None

@@ -91,7 +91,7 @@ class Dispatcher:
                 await deliveries.finish([row.id], SKIPPED, now, "paused")
             elif quiet and row.kind == "tip":
                 await deliveries.finish([row.id], SKIPPED, now, "quiet hours")
-            elif quiet:
+            elif quiet and row.kind != "reply":  # a reply answers the user, who is awake
                 resume = next_quiet_end(now, user.timezone)
                 if resume < row.expires_at:
                     await deliveries.retry_later([row.id], resume, "quiet hours")

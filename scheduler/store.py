@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Interview, User
 from bot.db.schedule import PENDING, SENDING, SENT, DeliveryRepository
 from content.loader import Library
+from handlers.types import Button, Reply
 from scheduler.plan import PlannedStep, build_plan
 from scheduler.timing import local
+
+# A late answer still helps for a while; after this it would only confuse.
+REPLY_VALIDITY = timedelta(hours=6)
 
 
 def delivery_row(
@@ -24,6 +30,7 @@ def delivery_row(
     now: datetime,
     item_id: str = "",
     interview_id: int | None = None,
+    payload: str = "",
 ) -> dict[str, Any]:
     return {
         "user_id": user_id,
@@ -31,6 +38,7 @@ def delivery_row(
         "kind": kind,
         "dedupe_key": dedupe_key,
         "item_id": item_id,
+        "payload": payload,
         "due_at": due_at,
         "expires_at": expires_at,
         "status": PENDING,
@@ -84,3 +92,36 @@ async def reactivate(session: AsyncSession, user: User, now: datetime) -> None:
     were cancelled while the chat was unreachable are back on schedule."""
     user.blocked = False
     await DeliveryRepository(session).reopen_unreachable(user.id, now)
+
+
+def encode_reply(reply: Reply) -> str:
+    return json.dumps(
+        {"text": reply.text, "buttons": [[b.label, b.payload] for b in reply.buttons]},
+        ensure_ascii=False,
+    )
+
+
+def decode_reply(payload: str) -> Reply:
+    data = json.loads(payload)
+    buttons = tuple(Button(label, value) for label, value in data["buttons"])
+    return Reply(data["text"], buttons)
+
+
+async def queue_replies(
+    session: AsyncSession, user_id: int, replies: list[Reply], now: datetime
+) -> None:
+    """Replies the channel could not send now go out with the dispatcher's retries, so a
+    Telegram outage delays an answer instead of losing it."""
+    rows = [
+        delivery_row(
+            user_id=user_id,
+            kind="reply",
+            dedupe_key=f"reply:{user_id}:{uuid4().hex}",
+            due_at=now,
+            expires_at=now + REPLY_VALIDITY,
+            now=now,
+            payload=encode_reply(reply),
+        )
+        for reply in replies
+    ]
+    await DeliveryRepository(session).add_if_absent(rows)

@@ -17,7 +17,7 @@ async def test_upgrade_from_empty_creates_every_table_with_wal(tmp_path: Path) -
     try:
         assert await migrate.current_revision(engine) is None
         await migrate.upgrade(engine)
-        assert await migrate.current_revision(engine) == "0003"
+        assert await migrate.current_revision(engine) == "0004"
         async with engine.connect() as connection:
             tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
             journal = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
@@ -27,7 +27,7 @@ async def test_upgrade_from_empty_creates_every_table_with_wal(tmp_path: Path) -
         assert busy == 5000
         # Running it again on an up-to-date database changes nothing and does not fail.
         await migrate.upgrade(engine)
-        assert await migrate.current_revision(engine) == "0003"
+        assert await migrate.current_revision(engine) == "0004"
     finally:
         await engine.dispose()
 
@@ -60,5 +60,5 @@ def test_db_upgrade_command_reports_the_revision(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "revision 0003" in result.stdout
+    assert "revision 0004" in result.stdout
     assert (tmp_path / "cli.db").is_file()

@@ -279,6 +279,27 @@ async def test_a_passing_telegram_outage_does_not_lose_the_feedback(polling: Run
     assert "Feedback jawabanmu" in feedback["text"]
 
 
+async def test_a_longer_outage_delays_the_reply_instead_of_losing_it(polling: Running) -> None:
+    await polling.say("/latihan")
+    # More failures than the sender's quick retries: the reply waits in the database.
+    polling.fake.fail_next("sendMessage", 502, "Bad Gateway", times=4)
+    polling.fake.push_message(CHAT, ANSWER)
+    before = len(polling.fake.sent(CHAT))
+    (late,) = (await polling.fake.wait_for_sent(before + 1, CHAT, timeout=15))[before:]
+    assert late["text"].startswith("Maaf telat, tadi ada gangguan pengiriman.")
+    assert "Feedback jawabanmu" in late["text"]
+    assert keyboard_payloads(late) == ["v1:latihan:next", "v1:tips:more"]
+    for _ in range(100):  # the row is marked right after Telegram accepted the message
+        async with polling.app.sessions() as session:
+            statuses = list(
+                await session.scalars(select(Delivery.status).where(Delivery.kind == "reply"))
+            )
+        if statuses != ["sending"]:
+            break
+        await asyncio.sleep(0.02)
+    assert statuses == ["sent"]
+
+
 async def test_a_burst_gets_one_polite_note(polling: Running) -> None:
     for i in range(40):
         polling.fake.push_message(CHAT, f"/tips {i}")

@@ -127,9 +127,11 @@ class Delivery(Base):
     interview_id: Mapped[int | None] = mapped_column(
         ForeignKey("interviews.id", ondelete="CASCADE"), default=None
     )
-    kind: Mapped[str] = mapped_column(String(16))  # "tip", "plan", "nudge"
+    kind: Mapped[str] = mapped_column(String(16))  # "tip", "plan", "nudge", "reply"
     dedupe_key: Mapped[str] = mapped_column(String(96), unique=True)
     item_id: Mapped[str] = mapped_column(String(64), default="")
+    # A reply that could not be sent at once, as JSON (text and buttons).
+    payload: Mapped[str] = mapped_column(Text, default="", server_default="")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # Not sent after this moment (a late daily tip, an interview that has started).
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

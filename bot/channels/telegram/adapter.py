@@ -9,7 +9,13 @@ from typing import Any
 
 from aiogram import Router
 from aiogram.enums import ChatType
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import (
     BotCommand,
     CallbackQuery,
@@ -30,7 +36,7 @@ from bot.clock import Clock
 from bot.db.repositories import ProcessedUpdateRepository, UserRepository
 from handlers.router import Coach
 from handlers.types import Inbound, Reply
-from scheduler.store import reactivate
+from scheduler.store import queue_replies, reactivate
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +178,8 @@ class TelegramChannel:
     async def _deliver(
         self, chat_id: str, replies: list[Reply], edit_message_id: int | None = None
     ) -> None:
-        try:
-            for index, reply in enumerate(replies):
+        for index, reply in enumerate(replies):
+            try:
                 if index == 0 and reply.edit and edit_message_id is not None:
                     try:
                         if await self._sender.edit(chat_id, edit_message_id, reply):
@@ -182,7 +188,20 @@ class TelegramChannel:
                         # Too old to edit, or unchanged: a fresh message reads just as well.
                         pass
                 await self._sender.send(chat_id, reply)
-        except ChatBlocked:
-            return
-        except TelegramAPIError as error:
-            log.error("sending to telegram chat %s failed: %s", chat_id, type(error).__name__)
+            except ChatBlocked:
+                return
+            except (TelegramServerError, TelegramNetworkError, TelegramRetryAfter) as error:
+                log.warning(
+                    "telegram chat %s: reply queued after %s", chat_id, type(error).__name__
+                )
+                await self._queue(chat_id, replies[index:])
+                return
+            except TelegramAPIError as error:
+                log.error("sending to telegram chat %s failed: %s", chat_id, type(error).__name__)
+                return
+
+    async def _queue(self, chat_id: str, replies: list[Reply]) -> None:
+        async with self._sessions() as session, session.begin():
+            user = await UserRepository(session).find(CHANNEL, chat_id)
+            if user is not None:
+                await queue_replies(session, user.id, replies, self._clock())

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from content import similarity, spelling
+from content import similarity, spelling, terms
 from content.loader import Library, Problem, read_files
 from content.messages import MESSAGE_FIELDS, placeholders
 from content.schema import MODES
@@ -379,12 +379,30 @@ def spelling_texts(library: Library) -> Iterator[spelling.Text]:
         yield spelling.Text("messages.yaml", key, "message", library.messages.template(key))
 
 
+def _preferred_terms(library: Library, directory: Path) -> list[Problem]:
+    found, bad_lines = terms.read_terms(directory / terms.TERMS_NAME)
+    problems = [Problem(terms.TERMS_NAME, f"line {number}", text) for number, text in bad_lines]
+    for misuse in terms.misuses(spelling_texts(library), found):
+        text = misuse.text
+        problems.append(
+            Problem(
+                text.file,
+                text.item_id,
+                f"write {misuse.term.prefer!r}, not {misuse.found!r}, in {text.field} "
+                f"(one word per thing, see {terms.TERMS_NAME})",
+            )
+        )
+    return problems
+
+
 def _spelling(library: Library, directory: Path) -> list[Problem]:
     allowlist = directory / spelling.ALLOWLIST_NAME
     allowed, bad_lines = spelling.read_allowlist(allowlist)
     problems = [
         Problem(spelling.ALLOWLIST_NAME, f"line {number}", message) for number, message in bad_lines
     ]
+    found_terms, _ = terms.read_terms(directory / terms.TERMS_NAME)
+    allowed |= terms.single_words(found_terms)  # reported by _preferred_terms, with the fix
     try:
         found = _misspellings(tuple(spelling_texts(library)), allowed)
     except spelling.SpellcheckerMissing as error:
@@ -432,6 +450,7 @@ def lint(directory: Path, *, editorial: bool = True) -> tuple[Library, list[Prob
         problems += [
             *_near_duplicates(library),
             *_example_answers(library),
+            *_preferred_terms(library, directory),
             *_spelling(library, directory),
         ]
     return library, problems

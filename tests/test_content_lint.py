@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from content import similarity, spelling
+from content import similarity, spelling, terms
 from content.lint import MAX_MESSAGE_CHARS, lint
 from content.loader import CONTENT_DIR, read_files
 from content.schema import MODES, ROLES
@@ -320,6 +320,34 @@ def test_allowlist_lines_must_be_single_words(tmp_path: Path) -> None:
     path.write_text("# comment\ndeploy\nroll back\nDeploy\n", encoding="utf-8")
     words, problems = spelling.read_allowlist(path)
     assert words == frozenset({"deploy"})
+    assert [number for number, _ in problems] == [3, 4]
+
+
+def test_a_discouraged_term_names_the_word_to_write_instead(content_copy: Path) -> None:
+    path = first_file(content_copy, "tips")
+    tip = first_item(path, "tips")
+    text = "Catatan HRD dibaca user. Bug yang lolos ke produksi dan hari\nH juga dicatat."
+    edit(path, lambda d: d["tips"][0].update(text=text))
+    code, lines = check(content_copy)
+    assert code == 1
+    for wrong, right in (("HRD", "HR"), ("produksi", "production"), ("hari\nH", "hari-H")):
+        assert lines_about(lines, path.name, tip["id"], f"write {right!r}, not {wrong!r}"), lines
+    # Reported once, with the fix, not also as a misspelling.
+    assert not [line for line in lines if "misspelled 'HRD'" in line]
+
+
+def test_keywords_may_keep_the_variants_users_type(content_copy: Path) -> None:
+    path = first_file(content_copy, "questions")
+    edit(path, lambda d: d["questions"][0].update(keywords=["postmortem|post-mortem"]))
+    code, lines = check(content_copy)
+    assert code == 0, lines
+
+
+def test_term_lines_must_say_what_to_write_instead(tmp_path: Path) -> None:
+    path = tmp_path / terms.TERMS_NAME
+    path.write_text("# comment\nHRD -> HR\nrekruter\n-> HR\n", encoding="utf-8")
+    found, problems = terms.read_terms(path)
+    assert [(t.avoid, t.prefer) for t in found] == [("HRD", "HR")]
     assert [number for number, _ in problems] == [3, 4]
 
 

@@ -80,7 +80,7 @@ class Context:
 
     async def set_state(self, name: str, data: dict[str, Any] | None = None) -> None:
         await self.states.set(self.user.id, name, data or {}, self.now)
-        self.state = StateSnapshot(name, data or {})
+        self.state = StateSnapshot(name, data or {}, self.now)
 
     async def clear_state(self) -> None:
         await self.states.clear(self.user.id)

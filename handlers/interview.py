@@ -110,6 +110,12 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
     return await _answer_parse(ctx, rest, mode)
 
 
+def reads_as_a_date(ctx: Context, args: str) -> bool:
+    rest, _ = _split_mode(args, ctx.user.mode)
+    parsed = _parse(ctx, rest)
+    return not (isinstance(parsed, Invalid) and parsed.reason == "unknown_date")
+
+
 def is_yes_or_no(text: str) -> bool:
     return simplify(text) in YES | NO
 

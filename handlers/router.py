@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
 from bot.db.repositories import ConversationStateRepository, UserRepository
+from bot.db.schedule import DeliveryRepository
 from content.loader import Library
 from content.schema import MODES, ROLES
 from handlers import (
@@ -29,7 +30,7 @@ from handlers import (
     tips,
 )
 from handlers.context import Context
-from handlers.parsing import ZONES, clean_text, format_number
+from handlers.parsing import ZONES, clean_text, format_number, parse_role
 from handlers.types import Inbound, Reply
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,10 @@ class Command:
     # How many words may follow the command when it is typed without "/"; more than that
     # and the message is free text (an answer that happens to start with "tips ...").
     max_args: int
+    # While a practice answer is awaited, a longer command typed without "/" counts only
+    # when its arguments make sense ("interview besok jam 10", not "interview terakhir
+    # saya gagal ...").
+    sensible_args: Callable[[Context, str], bool] = lambda ctx, args: False
 
 
 COMMANDS: dict[str, Command] = {
@@ -57,12 +62,12 @@ COMMANDS: dict[str, Command] = {
     "mode": Command(mode.switch, 1),
     "tips": Command(tips.send_tip, 0),
     "latihan": Command(practice.ask, 0),
-    "peran": Command(settings.role, 2),
+    "peran": Command(settings.role, 2, lambda ctx, args: parse_role(args) is not None),
     "pengingat": Command(settings.reminder, 1),
     "zona": Command(settings.zone, 1),
     "tanya_balik": Command(ask_back.show, 0),
     "bantuan": Command(help.show_help, 0),
-    "interview": Command(interview.register, 6),
+    "interview": Command(interview.register, 6, interview.reads_as_a_date),
     "jadwal": Command(interview.schedule, 0),
     "batal": Command(interview.cancel, 0),
     "jeda": Command(pause.pause, 0),
@@ -125,7 +130,7 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return name, args
 
 
-def _flow_claims(ctx: Context, text: str) -> bool:
+def _flow_claims(ctx: Context, text: str, name: str, args: str) -> bool:
     """A word typed without "/" that the open flow expects as its answer, not a command:
     "batal" at the interview confirmation, or a practice answer that happens to start
     with a command word ("Interview terakhir saya gagal karena ...")."""
@@ -133,8 +138,8 @@ def _flow_claims(ctx: Context, text: str) -> bool:
         return False
     if ctx.state.name == interview.CONFIRM:
         return interview.is_yes_or_no(text)
-    if ctx.state.name == practice.STATE:
-        return len(text.split()) > MAX_PRACTICE_COMMAND_WORDS
+    if ctx.state.name == practice.STATE and len(text.split()) > MAX_PRACTICE_COMMAND_WORDS:
+        return not COMMANDS[name].sensible_args(ctx, args)
     return False
 
 
@@ -169,6 +174,8 @@ class Coach:
             inbound.channel, inbound.chat_id, name, now
         )
         user.last_active_at = now
+        # The user is back: a pending "I'll write less often" note is no longer true.
+        await DeliveryRepository(session).delete_pending(user.id, kind="nudge")
         if name and user.display_name != name:
             user.display_name = name
         state = await ConversationStateRepository(session).get(user.id)
@@ -186,7 +193,7 @@ class Coach:
             length, limit = format_number(len(text)), format_number(MAX_MESSAGE_CHARS)
             return [Reply(ctx.say("too_long", length=length, limit=limit))]
         parsed = parse_command(text)
-        if parsed is not None and not text.startswith("/") and _flow_claims(ctx, text):
+        if parsed is not None and not text.startswith("/") and _flow_claims(ctx, text, *parsed):
             parsed = None
         if parsed is not None:
             name, args = parsed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.db.schedule import DeliveryRepository, InterviewRepository
+from bot.db.schedule import DeliveryRepository
 from handlers.context import Context
 from handlers.parsing import (
     ZONES,
@@ -14,7 +14,7 @@ from handlers.parsing import (
     zone_name,
 )
 from handlers.types import Button, Reply
-from scheduler.store import schedule_interview
+from scheduler.store import reschedule_plans
 from scheduler.timing import is_quiet_time
 
 ROLE_ORDER = ("umum", "developer", "qa", "data")
@@ -23,11 +23,8 @@ ROLE_ORDER = ("umum", "developer", "qa", "data")
 async def reschedule(ctx: Context) -> None:
     """After a new daily time or zone: drops daily messages planned for the old time (the
     planner writes new ones) and moves the coming plan steps of every interview."""
-    deliveries = DeliveryRepository(ctx.session)
-    await deliveries.delete_pending(ctx.user.id, kind="tip")
-    await deliveries.delete_pending(ctx.user.id, kind="plan", due_after=ctx.now)
-    for interview in await InterviewRepository(ctx.session).upcoming(ctx.user.id, ctx.now):
-        await schedule_interview(ctx.session, ctx.library, interview, ctx.user, ctx.now)
+    await DeliveryRepository(ctx.session).delete_pending(ctx.user.id, kind="tip")
+    await reschedule_plans(ctx.session, ctx.library, ctx.user, ctx.now)
 
 
 def role_buttons(ctx: Context, prefix: str) -> tuple[Button, ...]:

@@ -5,7 +5,7 @@ then the daily tip, with at most one practice question. Composing has no side ef
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,8 @@ from scheduler.timing import local
 
 SEPARATOR = "\n\n— — —\n\n"
 KIND_ORDER = {"reply": 0, "plan": 1, "nudge": 2, "tip": 3}
+PRACTICE_KEPT = timedelta(hours=1)
+FLOW_ABANDONED = timedelta(days=1)
 
 
 @dataclass
@@ -41,9 +43,7 @@ class Effects:
             await served.record(user.id, kind, item_id, now)
         if self.practice is not None:
             states = ConversationStateRepository(session)
-            # The new question replaces one left unanswered, but never cuts into
-            # onboarding or an interview registration.
-            if _open_flow(await states.get(user.id)) is None:
+            if _busy_with(await states.get(user.id), now) is None:
                 question_id, mode = self.practice
                 await states.set(
                     user.id, PRACTICE_STATE, {"question_id": question_id, "mode": mode}, now
@@ -63,16 +63,29 @@ def step_title(
     return say("plan_title", countdown=label, title=title)
 
 
-def _open_flow(state: StateSnapshot | None) -> str | None:
-    """The flow that would take the user's next message, other than a practice answer."""
-    return None if state is None or state.name == PRACTICE_STATE else state.name
+def _busy_with(state: StateSnapshot | None, now: datetime) -> str | None:
+    """What the user's next message would answer, if the daily question must not take
+    its place: a flow they are in the middle of (onboarding, an interview registration)
+    or a practice question they were just asked. A flow left for a day is abandoned, and
+    an older practice question is replaced by the daily one."""
+    if state is None:
+        return None
+    age = now - state.updated_at
+    if state.name == PRACTICE_STATE:
+        return state.name if age < PRACTICE_KEPT else None
+    return state.name if age < FLOW_ABANDONED else None
 
 
 async def _question(
-    session: AsyncSession, library: Library, user: User, mode: str, effects: Effects
+    session: AsyncSession,
+    library: Library,
+    user: User,
+    mode: str,
+    effects: Effects,
+    now: datetime,
 ) -> Question | None:
-    if _open_flow(await ConversationStateRepository(session).get(user.id)) is not None:
-        # Their next message answers that flow, so a question would go unanswered.
+    if _busy_with(await ConversationStateRepository(session).get(user.id), now) is not None:
+        # Their next message answers something else, so a question would go unanswered.
         return None
     question = await next_question(ServedItemRepository(session), library, user, mode)
     if question is not None:
@@ -82,7 +95,7 @@ async def _question(
 
 
 async def compose(
-    session: AsyncSession, library: Library, user: User, rows: list[Delivery]
+    session: AsyncSession, library: Library, user: User, rows: list[Delivery], now: datetime
 ) -> tuple[Reply | None, Effects]:
     say = library.messages.render
     effects = Effects()
@@ -123,7 +136,7 @@ async def compose(
             practice_mode = practice_mode or user.mode
 
     if practice_mode is not None:
-        question = await _question(session, library, user, practice_mode, effects)
+        question = await _question(session, library, user, practice_mode, effects, now)
         if question is not None:
             parts.append(say("daily_question", question=question.text))
     if not parts:

@@ -32,10 +32,13 @@ from scheduler.timing import in_quiet_hours, next_quiet_end
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
-BATCH = 100
+BATCH = 100  # users per claim; all of a user's due rows come together
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 1800
+# A reply delayed by less than this still goes out in quiet hours: the user has just
+# written and is awake. Older ones wait for the morning like everything else.
+REPLY_AWAKE = timedelta(minutes=15)
 
 
 def backoff(attempts: int, rng: random.Random) -> timedelta:
@@ -91,7 +94,7 @@ class Dispatcher:
                 await deliveries.finish([row.id], SKIPPED, now, "paused")
             elif quiet and row.kind == "tip":
                 await deliveries.finish([row.id], SKIPPED, now, "quiet hours")
-            elif quiet and row.kind != "reply":  # a reply answers the user, who is awake
+            elif quiet and not (row.kind == "reply" and now - row.created_at <= REPLY_AWAKE):
                 resume = next_quiet_end(now, user.timezone)
                 if resume < row.expires_at:
                     await deliveries.retry_later([row.id], resume, "quiet hours")
@@ -107,7 +110,7 @@ class Dispatcher:
             to_send = await self._triage(session, user, rows, now)
             if not to_send or user is None:
                 return 0
-            reply, effects = await compose(session, self._library, user, to_send)
+            reply, effects = await compose(session, self._library, user, to_send, now)
             if reply is None:
                 await DeliveryRepository(session).finish(
                     [r.id for r in to_send], SKIPPED, now, "no content"
@@ -133,14 +136,18 @@ class Dispatcher:
             return 0
         except Exception as error:
             log.warning("delivery to user %s failed: %s", user_id, type(error).__name__)
-            attempts = max(r.attempts for r in to_send)
+            retry_at = self._clock() + backoff(max(r.attempts for r in to_send), self._rng)
+            # A waiting reply is retried as long as it is valid: it answers the user.
+            give_up = [
+                r.id
+                for r in to_send
+                if retry_at >= r.expires_at or (r.kind != "reply" and r.attempts >= MAX_ATTEMPTS)
+            ]
+            again = [i for i in ids if i not in give_up]
             async with self._sessions() as session, session.begin():
                 deliveries = DeliveryRepository(session)
-                if attempts >= MAX_ATTEMPTS:
-                    await deliveries.finish(ids, FAILED, now, type(error).__name__)
-                else:
-                    retry_at = self._clock() + backoff(attempts, self._rng)
-                    await deliveries.retry_later(ids, retry_at, type(error).__name__)
+                await deliveries.finish(give_up, FAILED, now, type(error).__name__)
+                await deliveries.retry_later(again, retry_at, type(error).__name__)
             return 0
         async with self._sessions() as session, session.begin():
             await DeliveryRepository(session).finish(ids, SENT, self._clock())

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from uuid import uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Interview, User
-from bot.db.schedule import PENDING, SENDING, SENT, DeliveryRepository
+from bot.db.schedule import PENDING, SENDING, SENT, DeliveryRepository, InterviewRepository
 from content.loader import Library
 from handlers.types import Button, Reply
-from scheduler.plan import PlannedStep, build_plan
-from scheduler.timing import local
+from scheduler.plan import PlannedStep, build_plan, daily_slot
+from scheduler.timing import at_local, local
 
-# A late answer still helps for a while; after this it would only confuse.
-REPLY_VALIDITY = timedelta(hours=6)
+# A late answer still helps until the next morning; after that it would only confuse.
+REPLY_VALIDITY = timedelta(hours=12)
 
 
 def delivery_row(
@@ -92,6 +92,24 @@ async def reactivate(session: AsyncSession, user: User, now: datetime) -> None:
     were cancelled while the chat was unreachable are back on schedule."""
     user.blocked = False
     await DeliveryRepository(session).reopen_unreachable(user.id, now)
+
+
+async def reschedule_plans(
+    session: AsyncSession, library: Library, user: User, now: datetime
+) -> None:
+    """After a new daily time or zone, the coming plan steps of each upcoming interview
+    move to it. When the new time has already passed today, today's steps keep their
+    old time instead: moved, they would have no slot left and be dropped."""
+    today = local(now, user.timezone).date()
+    cutoff = now
+    if daily_slot(today, user.daily_time, user.timezone) <= now:
+        cutoff = at_local(today + timedelta(days=1), time(0, 0), user.timezone)
+    deliveries = DeliveryRepository(session)
+    for interview in await InterviewRepository(session).upcoming(user.id, now):
+        await deliveries.delete_pending(
+            user.id, kind="plan", due_after=cutoff, interview_id=interview.id
+        )
+        await schedule_interview(session, library, interview, user, now)
 
 
 def encode_reply(reply: Reply) -> str:

@@ -116,3 +116,14 @@ async def test_a_practice_answer_starting_with_a_command_word_gets_feedback(
     await person.say("/latihan")
     reply = text_of(await person.say("tips"))  # a bare command word still works
     assert "Tips interview" in reply
+
+
+async def test_a_sensible_command_without_slash_still_works_during_practice(
+    person: Person, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    await person.say("/latihan")
+    reply = text_of(await person.say("interview besok jam 10 hr"))
+    assert "Interview HR pada Rabu, 2 Desember 2026 pukul 10.00 WIB. Sudah benar?" in reply
+    await person.say("/latihan")
+    assert "peranmu sekarang Data" in text_of(await person.say("peran data analyst"))

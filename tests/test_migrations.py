@@ -32,6 +32,35 @@ async def test_upgrade_from_empty_creates_every_table_with_wal(tmp_path: Path) -
         await engine.dispose()
 
 
+async def test_upgrading_a_database_in_use_keeps_its_deliveries(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'coach.db'}")
+    try:
+        await migrate.upgrade(engine, "0003")
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql(
+                "INSERT INTO users (id, channel, external_id, display_name, role, mode, "
+                "timezone, daily_time, paused, blocked, created_at, last_active_at) VALUES "
+                "(1, 'telegram', '7', 'Rina', 'umum', 'hr', 'Asia/Jakarta', '07:00:00', 0, 0, "
+                "'2026-12-01 00:00:00', '2026-12-01 00:00:00')"
+            )
+            await connection.exec_driver_sql(
+                "INSERT INTO deliveries (user_id, kind, dedupe_key, item_id, due_at, "
+                "expires_at, status, attempts, last_error, created_at) VALUES (1, 'tip', "
+                "'tip:1:2026-12-02', '', '2026-12-02 00:00:00', '2026-12-02 02:00:00', "
+                "'pending', 0, '', '2026-12-01 00:00:00')"
+            )
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            rows = (
+                await connection.exec_driver_sql(
+                    "SELECT dedupe_key, status, payload FROM deliveries"
+                )
+            ).all()
+        assert [tuple(row) for row in rows] == [("tip:1:2026-12-02", "pending", "")]
+    finally:
+        await engine.dispose()
+
+
 async def test_migrated_columns_match_the_models(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'coach.db'}")
     try:

@@ -45,6 +45,7 @@ class UserRepository:
 class StateSnapshot:
     name: str
     data: dict[str, Any]
+    updated_at: datetime
 
 
 class ConversationStateRepository:
@@ -53,7 +54,7 @@ class ConversationStateRepository:
 
     async def get(self, user_id: int) -> StateSnapshot | None:
         row = await self._session.get(ConversationState, user_id)
-        return None if row is None else StateSnapshot(row.state, dict(row.data))
+        return None if row is None else StateSnapshot(row.state, dict(row.data), row.updated_at)
 
     async def set(self, user_id: int, name: str, data: dict[str, Any], now: datetime) -> None:
         row = await self._session.get(ConversationState, user_id)

@@ -114,6 +114,7 @@ class DeliveryRepository:
                 Delivery.user_id == user_id,
                 Delivery.status == CANCELLED,
                 Delivery.last_error.in_(UNREACHABLE_REASONS),
+                Delivery.kind != "nudge",  # they were away; coming back is not ignoring us
                 Delivery.due_at > now,
                 or_(Delivery.interview_id.is_(None), Delivery.interview_id.in_(scheduled)),
             )
@@ -123,7 +124,12 @@ class DeliveryRepository:
         return len(result.all())
 
     async def delete_pending(
-        self, user_id: int, *, kind: str, due_after: datetime | None = None
+        self,
+        user_id: int,
+        *,
+        kind: str,
+        due_after: datetime | None = None,
+        interview_id: int | None = None,
     ) -> None:
         """Pending rows of a kind disappear, so the planner can write them again with new
         times under the same dedupe keys. With `due_after`, overdue rows stay: they are
@@ -135,6 +141,8 @@ class DeliveryRepository:
         ]
         if due_after is not None:
             conditions.append(Delivery.due_at > due_after)
+        if interview_id is not None:
+            conditions.append(Delivery.interview_id == interview_id)
         await self._session.execute(delete(Delivery).where(*conditions))
 
     async def delete_pending_keys(self, keys: Sequence[str]) -> None:
@@ -148,26 +156,28 @@ class DeliveryRepository:
     async def claim_due(
         self, now: datetime, lease: timedelta, limit: int, channels: Sequence[str]
     ) -> list[Delivery]:
-        """Claims due rows (and rows whose lease ran out) in one atomic UPDATE, so two
-        dispatchers never get the same row. Only rows of users on `channels`: a process
-        that serves other channels (the terminal chat next to the bot) leaves them be."""
+        """Claims the due rows (and rows whose lease ran out) of up to `limit` users in one
+        atomic UPDATE, so two dispatchers never get the same row. A user's due rows are
+        claimed together, so they become one message even at a busy minute. Only users
+        on `channels`: a process that serves other channels (the terminal chat next to
+        the bot) leaves the rest be."""
         reachable = select(User.id).where(User.channel.in_(list(channels)))
-        due = (
-            select(Delivery.id)
-            .where(
-                Delivery.user_id.in_(reachable),
-                or_(
-                    and_(
-                        Delivery.status == PENDING,
-                        Delivery.due_at <= now,
-                        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-                    ),
-                    and_(Delivery.status == SENDING, Delivery.lease_until < now),
-                ),
-            )
-            .order_by(Delivery.due_at, Delivery.id)
+        is_due = or_(
+            and_(
+                Delivery.status == PENDING,
+                Delivery.due_at <= now,
+                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            ),
+            and_(Delivery.status == SENDING, Delivery.lease_until < now),
+        )
+        users = (
+            select(Delivery.user_id)
+            .where(Delivery.user_id.in_(reachable), is_due)
+            .group_by(Delivery.user_id)
+            .order_by(func.min(Delivery.due_at), Delivery.user_id)
             .limit(limit)
         )
+        due = select(Delivery.id).where(Delivery.user_id.in_(users.scalar_subquery()), is_due)
         if self._session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         claimed = await self._session.scalars(

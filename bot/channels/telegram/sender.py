@@ -44,10 +44,8 @@ class TelegramSender:
         messages_per_second: float = 25,
         per_chat_per_second: float = 1,
         per_chat_burst: int = 3,
-        transient_backoff: float = TRANSIENT_BACKOFF_SECONDS,
     ) -> None:
         self._bot = bot
-        self._transient_backoff = transient_backoff
         self._on_blocked = on_blocked
         self._global = AsyncLimiter(messages_per_second, 1)
         self._per_chat_rate = per_chat_per_second
@@ -75,7 +73,12 @@ class TelegramSender:
         finally:
             self._resume.set()
 
-    async def call(self, chat_id: str, make_call: Callable[[], Awaitable[T]]) -> T:
+    async def call(
+        self,
+        chat_id: str,
+        make_call: Callable[[], Awaitable[T]],
+        transient_retries: int = MAX_TRANSIENT_RETRIES,
+    ) -> T:
         """Runs one API call for a chat under the limits. A 429 pauses every send and is
         retried; a 5xx or a network error is retried a few times, briefly, because a
         reply that is given up on is lost to the user."""
@@ -92,7 +95,7 @@ class TelegramSender:
                     pause: float | None = error.retry_after
                 except (TelegramServerError, TelegramNetworkError):
                     transient += 1
-                    if transient > MAX_TRANSIENT_RETRIES:
+                    if transient > transient_retries:
                         raise
                     pause = None
                 except TelegramForbiddenError:
@@ -101,20 +104,27 @@ class TelegramSender:
             if pause is not None:
                 await self._pause_all(pause)
             else:
-                await asyncio.sleep(self._transient_backoff * 2 ** (transient - 1))
+                await asyncio.sleep(TRANSIENT_BACKOFF_SECONDS * 2 ** (transient - 1))
 
-    async def send(self, chat_id: str, reply: Reply) -> list[Message]:
+    async def send(
+        self, chat_id: str, reply: Reply, transient_retries: int = MAX_TRANSIENT_RETRIES
+    ) -> list[Message]:
         sent = []
         for text, markup in render(reply):
-            sent.append(await self._send_chunk(chat_id, text, markup))
+            sent.append(await self._send_chunk(chat_id, text, markup, transient_retries))
         return sent
 
     async def _send_chunk(
-        self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None
+        self,
+        chat_id: str,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+        transient_retries: int,
     ) -> Message:
         return await self.call(
             chat_id,
             lambda: self._bot.send_message(chat_id=int(chat_id), text=text, reply_markup=markup),
+            transient_retries,
         )
 
     async def edit(self, chat_id: str, message_id: int, reply: Reply) -> bool:
@@ -133,8 +143,9 @@ class TelegramSender:
         return True
 
     async def deliver(self, chat_id: str, reply: Reply) -> None:
-        """The scheduler's way out (`OutboundChannel`)."""
+        """The scheduler's way out (`OutboundChannel`). No quick retries here: the
+        dispatcher has its own back-off, and waiting on one user would stall the batch."""
         try:
-            await self.send(chat_id, reply)
+            await self.send(chat_id, reply, transient_retries=0)
         except TelegramRetryAfter as error:
             raise RetryLater(error.retry_after) from None

@@ -28,6 +28,7 @@ STATES = (ASK_DATE, ASK_TIME, CONFIRM)
 MAX_UPCOMING = 5
 YES = {"ya", "y", "iya", "ok", "oke", "simpan", "benar", "betul", "sudah"}
 NO = {"tidak", "nggak", "gak", "batal", "bukan", "salah", "belum"}
+PERIODS = {"pagi", "siang", "sore", "malam"}
 BARE_HOUR = re.compile(r"\d{1,2}(?:[.:]\d{2})?(?:\s+(?:pagi|siang|sore|malam))?")
 
 
@@ -51,10 +52,10 @@ def _parse(ctx: Context, text: str) -> Parsed:
 
 
 async def _answer_parse(ctx: Context, text: str, mode: str) -> list[Reply]:
-    return await _reply_to(ctx, _parse(ctx, text), mode)
+    return await _reply_to(ctx, _parse(ctx, text), mode, text)
 
 
-async def _reply_to(ctx: Context, parsed: Parsed, mode: str) -> list[Reply]:
+async def _reply_to(ctx: Context, parsed: Parsed, mode: str, asked: str) -> list[Reply]:
     if isinstance(parsed, Moment):
         await ctx.set_state(CONFIRM, {"starts_at": parsed.value.isoformat(), "mode": mode})
         buttons = (
@@ -69,8 +70,11 @@ async def _reply_to(ctx: Context, parsed: Parsed, mode: str) -> list[Reply]:
         await ctx.set_state(ASK_TIME, {"day": parsed.day.isoformat(), "mode": mode})
         return [Reply(ctx.say("interview_ask_time", day=format_day(parsed.day)))]
     if isinstance(parsed, Ask):
-        if ctx.state is None or ctx.state.name not in (ASK_DATE, ASK_TIME):
-            await ctx.set_state(ASK_DATE, {"mode": mode})
+        state = ctx.state if ctx.state and ctx.state.name in (ASK_DATE, ASK_TIME) else None
+        data = {**(state.data if state else {}), "mode": mode}
+        # "jam 3" is kept, so that a plain "sore" as the answer completes it.
+        data["pending"] = asked if parsed.reason == "ask_am_pm" else ""
+        await ctx.set_state(state.name if state else ASK_DATE, data)
         return [Reply(ctx.say(f"interview_{parsed.reason}"))]
     assert isinstance(parsed, Invalid)
     return [Reply(ctx.say(f"interview_{parsed.reason}", value=parsed.detail))]
@@ -97,6 +101,9 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
             return await discard(ctx) or []
         return [Reply(ctx.say("interview_confirm_hint"))]
     rest, mode = _split_mode(text, mode)
+    pending = str(data.get("pending", ""))
+    if pending and simplify(rest) in PERIODS:
+        rest = f"{pending} {rest}"
     if ctx.state.name == ASK_TIME:
         day = date.fromisoformat(str(data["day"]))
         if BARE_HOUR.fullmatch(rest):
@@ -106,7 +113,7 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
             # Only a time was asked for; don't echo a date the user never typed.
             value, when = shorten(text), format_day(day)
             return [Reply(ctx.say("interview_time_only", value=value, day=when))]
-        return await _reply_to(ctx, parsed, mode)
+        return await _reply_to(ctx, parsed, mode, rest)
     return await _answer_parse(ctx, rest, mode)
 
 

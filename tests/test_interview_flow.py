@@ -127,3 +127,15 @@ async def test_a_sensible_command_without_slash_still_works_during_practice(
     assert "Interview HR pada Rabu, 2 Desember 2026 pukul 10.00 WIB. Sudah benar?" in reply
     await person.say("/latihan")
     assert "peranmu sekarang Data" in text_of(await person.say("peran data analyst"))
+
+
+async def test_pagi_or_sore_completes_an_ambiguous_hour(person: Person, clock: FakeClock) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    assert "pagi atau sore" in text_of(await person.say("/interview besok jam 3 user"))
+    reply = text_of(await person.say("sore"))
+    assert "Interview user pada Rabu, 2 Desember 2026 pukul 15.00 WIB" in reply
+    await person.say("tidak")
+    await person.say("/interview senin depan")
+    assert "pagi atau sore" in text_of(await person.say("3"))
+    reply = text_of(await person.say("pagi"))
+    assert "Senin, 7 Desember 2026 pukul 03.00 WIB" in reply

@@ -4,6 +4,7 @@ webhook mode. Assertions are on what the user receives and what the database hol
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -213,6 +214,20 @@ def test_split_keeps_every_character_and_never_cuts_an_entity() -> None:
     assert " ".join(chunks) == original.replace("&", "&amp;").replace("<", "&lt;").replace(
         ">", "&gt;"
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AAAA " * 900 + "\n\n" + "BBBB " * 900,  # a paragraph too long for one message
+        "x" * 9000 + "\n" + "&" * 2000,  # no space to cut at, and entities
+    ],
+)
+def test_any_text_splits_under_the_limit_and_keeps_every_character(text: str) -> None:
+    chunks = split_for_telegram(text)
+    assert all(len(chunk) <= 4096 for chunk in chunks)
+    joined = "".join(html.unescape(chunk) for chunk in chunks)
+    assert joined.replace(" ", "").replace("\n", "") == text.replace(" ", "").replace("\n", "")
 
 
 async def test_429_is_waited_out_and_the_message_still_arrives(polling: Running) -> None:

@@ -12,31 +12,37 @@ MAX_MESSAGE_CHARS = 4096
 SHORT_LABEL = 6  # labels this short (WIB, 07.00) fit three or four to a row
 
 
-def _split_points(text: str) -> list[str]:
-    """Pieces that can be joined back to the original text, paragraph first."""
-    for separator in ("\n\n", "\n", " "):
-        if separator in text:
-            parts = text.split(separator)
-            return [part + separator for part in parts[:-1]] + [parts[-1]]
-    return list(text)
+SEPARATORS = ("\n\n", "\n", " ")
 
 
-def split_for_telegram(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+def _pieces(text: str, separator: str) -> list[str]:
+    """Pieces that join back to the original text, each keeping its separator."""
+    parts = text.split(separator)
+    return [part + separator for part in parts[:-1]] + [parts[-1]]
+
+
+def split_for_telegram(
+    text: str, limit: int = MAX_MESSAGE_CHARS, separators: tuple[str, ...] = SEPARATORS
+) -> list[str]:
     """Escaped chunks of at most `limit` characters, cut at paragraph, line or word
-    boundaries where possible. Escaping happens before measuring, so entities such as
-    `&amp;` are never cut in half."""
+    boundaries where possible, and between characters when nothing else is left.
+    Escaping happens before measuring, so entities such as `&amp;` are never cut in half."""
     escaped = html.escape(text, quote=False)
     if len(escaped) <= limit:
         return [escaped]
+    usable = [separator for separator in separators if separator in text]
+    # A piece too long for one message is split again with the finer separators only.
+    pieces = _pieces(text, usable[0]) if usable else list(text)
+    finer = tuple(usable[1:])
     chunks: list[str] = []
     current = ""
-    for piece in _split_points(text):
+    for piece in pieces:
         piece_escaped = html.escape(piece, quote=False)
         if len(piece_escaped) > limit:
             if current:
                 chunks.append(current)
                 current = ""
-            chunks.extend(split_for_telegram(piece, limit))
+            chunks.extend(split_for_telegram(piece, limit, finer))
             continue
         if len(current) + len(piece_escaped) > limit:
             chunks.append(current)

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 import dateparser
 
 MAX_DAYS_AHEAD = 365
+MAX_TEXT_CHARS = 80
 
 MONTHS = {
     "januari": 1, "jan": 1, "februari": 2, "feb": 2, "pebruari": 2, "maret": 3, "mar": 3,
@@ -199,10 +200,21 @@ def _dateparser(text: str, today: date) -> date | Invalid | None:
     return None if found is None else found.date()
 
 
+def names_a_day(text: str, now: datetime) -> bool:
+    """Whether the text, without its time, says which day: "besok jam 10" does, "saya
+    jam 3 molor" doesn't. Past and impossible dates count; they still name a day."""
+    cleaned = " ".join(text.casefold().split())
+    if len(cleaned) > MAX_TEXT_CHARS:
+        return False
+    rest, _ = _take_time(cleaned)
+    day = _take_date(rest, now.date())
+    return day is not None and not (isinstance(day, Invalid) and day.reason == "unknown_date")
+
+
 def parse_when(text: str, now: datetime) -> Parsed:
     """`now` is aware and in the user's zone; the result is in the same zone."""
     cleaned = " ".join(text.casefold().split())
-    if len(cleaned) > 80:
+    if len(cleaned) > MAX_TEXT_CHARS:
         return Invalid("unknown_date", cleaned[:30])
     rest, at = _take_time(cleaned)
     if isinstance(at, Invalid | Ask):

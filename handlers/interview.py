@@ -15,6 +15,7 @@ from handlers.dates import (
     Parsed,
     format_day,
     format_moment,
+    names_a_day,
     parse_when,
 )
 from handlers.parsing import format_time, shorten, simplify, zone_name
@@ -47,12 +48,15 @@ def _split_mode(args: str, default: str) -> tuple[str, str]:
     return rest, modes[-1] if modes else default
 
 
-def _parse(ctx: Context, text: str) -> Parsed:
-    return parse_when(text, local(ctx.now, ctx.user.timezone))
+def _parse(ctx: Context, text: str, said_at: datetime | None = None) -> Parsed:
+    """`said_at`: when the words were typed, for "besok" said before midnight."""
+    return parse_when(text, local(said_at or ctx.now, ctx.user.timezone))
 
 
-async def _answer_parse(ctx: Context, text: str, mode: str) -> list[Reply]:
-    return await _reply_to(ctx, _parse(ctx, text), mode, text)
+async def _answer_parse(
+    ctx: Context, text: str, mode: str, said_at: datetime | None = None
+) -> list[Reply]:
+    return await _reply_to(ctx, _parse(ctx, text, said_at), mode, text)
 
 
 async def _reply_to(ctx: Context, parsed: Parsed, mode: str, asked: str) -> list[Reply]:
@@ -102,8 +106,9 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
         return [Reply(ctx.say("interview_confirm_hint"))]
     rest, mode = _split_mode(text, mode)
     pending = str(data.get("pending", ""))
+    said_at = None
     if pending and simplify(rest) in PERIODS:
-        rest = f"{pending} {rest}"
+        rest, said_at = f"{pending} {rest}", ctx.state.updated_at
     if ctx.state.name == ASK_TIME:
         day = date.fromisoformat(str(data["day"]))
         if BARE_HOUR.fullmatch(rest):
@@ -114,13 +119,12 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
             value, when = shorten(text), format_day(day)
             return [Reply(ctx.say("interview_time_only", value=value, day=when))]
         return await _reply_to(ctx, parsed, mode, rest)
-    return await _answer_parse(ctx, rest, mode)
+    return await _answer_parse(ctx, rest, mode, said_at)
 
 
 def reads_as_a_date(ctx: Context, args: str) -> bool:
     rest, _ = _split_mode(args, ctx.user.mode)
-    parsed = _parse(ctx, rest)
-    return not (isinstance(parsed, Invalid) and parsed.reason == "unknown_date")
+    return names_a_day(rest, local(ctx.now, ctx.user.timezone))
 
 
 def is_yes_or_no(text: str) -> bool:

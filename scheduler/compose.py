@@ -104,7 +104,8 @@ async def compose(
     practice_mode: str | None = None
     steps = {step.id: step for step in library.plan}
 
-    late_replies = [decode_reply(row.payload) for row in rows if row.kind == "reply"]
+    waiting = sorted((r for r in rows if r.kind == "reply"), key=lambda r: (r.created_at, r.id))
+    late_replies = [decode_reply(row.payload) for row in waiting]
     if late_replies:
         texts = "\n\n".join(reply.text for reply in late_replies)
         parts.append(f"{say('reply_late')}\n\n{texts}")

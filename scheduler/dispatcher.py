@@ -36,8 +36,8 @@ BATCH = 100  # users per claim; all of a user's due rows come together
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 1800
-# A reply delayed by less than this still goes out in quiet hours: the user has just
-# written and is awake. Older ones wait for the morning like everything else.
+# A waiting reply still goes out in quiet hours when the user wrote less than this ago;
+# otherwise it waits for the morning like everything else.
 REPLY_AWAKE = timedelta(minutes=15)
 
 
@@ -86,15 +86,17 @@ class Dispatcher:
             await deliveries.finish([r.id for r in rows], CANCELLED, now, UNREACHABLE)
             return []
         to_send = []
+        quiet = in_quiet_hours(now, user.timezone)
+        # Replies go out in quiet hours while the user is evidently awake.
+        awake = now - user.last_active_at <= REPLY_AWAKE
         for row in rows:
-            quiet = in_quiet_hours(now, user.timezone)
             if now > row.expires_at:
                 await deliveries.finish([row.id], SKIPPED, now, "late")
             elif row.kind == "tip" and user.paused:
                 await deliveries.finish([row.id], SKIPPED, now, "paused")
             elif quiet and row.kind == "tip":
                 await deliveries.finish([row.id], SKIPPED, now, "quiet hours")
-            elif quiet and not (row.kind == "reply" and now - row.created_at <= REPLY_AWAKE):
+            elif quiet and not (row.kind == "reply" and awake):
                 resume = next_quiet_end(now, user.timezone)
                 if resume < row.expires_at:
                     await deliveries.retry_later([row.id], resume, "quiet hours")

@@ -98,17 +98,22 @@ async def reschedule_plans(
     session: AsyncSession, library: Library, user: User, now: datetime
 ) -> None:
     """After a new daily time or zone, the coming plan steps of each upcoming interview
-    move to it. When the new time has already passed today, today's steps keep their
-    old time instead: moved, they would have no slot left and be dropped."""
+    move to it. When the new time has already passed today, today's daily-time steps
+    keep their old time instead: moved, they would have no slot left and be dropped."""
     today = local(now, user.timezone).date()
-    cutoff = now
-    if daily_slot(today, user.daily_time, user.timezone) <= now:
-        cutoff = at_local(today + timedelta(days=1), time(0, 0), user.timezone)
+    keep_today = daily_slot(today, user.daily_time, user.timezone) <= now
+    tomorrow = at_local(today + timedelta(days=1), time(0, 0), user.timezone)
+    daily_steps = {step.id for step in library.plan if step.days_before is not None}
     deliveries = DeliveryRepository(session)
     for interview in await InterviewRepository(session).upcoming(user.id, now):
-        await deliveries.delete_pending(
-            user.id, kind="plan", due_after=cutoff, interview_id=interview.id
-        )
+        moved = [
+            row.dedupe_key
+            for row in await deliveries.pending_for(user.id, interview.id)
+            if row.status == PENDING
+            and row.due_at > now
+            and not (keep_today and row.due_at < tomorrow and row.item_id in daily_steps)
+        ]
+        await deliveries.delete_pending_keys(moved)
         await schedule_interview(session, library, interview, user, now)
 
 
@@ -142,4 +147,7 @@ async def queue_replies(
         )
         for reply in replies
     ]
-    await DeliveryRepository(session).add_if_absent(rows)
+    deliveries = DeliveryRepository(session)
+    # Replies still waiting from before go out with these, in order, not after them.
+    await deliveries.retry_waiting_replies(user_id)
+    await deliveries.add_if_absent(rows)

@@ -110,9 +110,12 @@ async def test_typing_batal_at_the_confirmation_drops_only_the_draft(
 async def test_a_practice_answer_starting_with_a_command_word_gets_feedback(
     person: Person,
 ) -> None:
-    await person.say("/latihan")
-    reply = text_of(await person.say("Interview terakhir saya gagal karena kurang persiapan"))
-    assert "Feedback jawabanmu" in reply
+    for answer in (
+        "Interview terakhir saya gagal karena kurang persiapan",
+        "Interview saya jam 3 molor dua jam",
+    ):
+        await person.say("/latihan")
+        assert "Feedback jawabanmu" in text_of(await person.say(answer)), answer
     await person.say("/latihan")
     reply = text_of(await person.say("tips"))  # a bare command word still works
     assert "Tips interview" in reply
@@ -139,3 +142,11 @@ async def test_pagi_or_sore_completes_an_ambiguous_hour(person: Person, clock: F
     assert "pagi atau sore" in text_of(await person.say("3"))
     reply = text_of(await person.say("pagi"))
     assert "Senin, 7 Desember 2026 pukul 03.00 WIB" in reply
+
+
+async def test_besok_said_before_midnight_stays_that_day(person: Person, clock: FakeClock) -> None:
+    clock.now = datetime(2026, 12, 1, 16, 50, tzinfo=UTC)  # Selasa 1 Des, 23.50 WIB
+    await person.say("/interview besok jam 3")
+    clock.now = datetime(2026, 12, 1, 17, 5, tzinfo=UTC)  # 00.05 WIB, now Rabu
+    reply = text_of(await person.say("sore"))
+    assert "Rabu, 2 Desember 2026 pukul 15.00 WIB" in reply

@@ -576,6 +576,36 @@ async def test_a_waiting_reply_is_retried_until_it_expires_not_five_times(
     assert text.startswith("Maaf telat") and "skor 80/100" in text
 
 
+async def test_a_long_message_is_not_sent_twice_when_a_later_part_fails(
+    harness: Harness,
+) -> None:
+    harness.clock.now = utc(2026, 12, 1, 3, 0)
+    await harness.say(1, "/bantuan")
+    await queue_reply(harness, 1, "A" * 3500 + "\n\n" + "B" * 3500)
+    sent_before = len([c for c in harness.fake.calls if c[0] == "sendMessage"])
+    harness.fake.fail_next("sendMessage", 502, "Bad Gateway", times=1, after=1)
+    await harness.tick_at(utc(2026, 12, 1, 3, 1))
+    texts = harness.texts(1)
+    assert [text[-1] for text in texts] == ["A", "B"]  # each part once, in order
+    assert len([c for c in harness.fake.calls if c[0] == "sendMessage"]) == sent_before + 3
+
+
+async def test_waiting_replies_go_out_together_and_in_order(harness: Harness) -> None:
+    harness.clock.now = utc(2026, 12, 1, 13, 40)  # 20.40 WIB
+    await harness.say(1, "/latihan")
+    await queue_reply(harness, 1, "Jawaban pertama")
+    harness.fake.fail_next("sendMessage", 502, "Bad Gateway", times=1)
+    await harness.tick_at(utc(2026, 12, 1, 13, 41))  # Telegram still down
+    await harness.tick_at(utc(2026, 12, 1, 14, 0))  # 21.00: quiet, user quiet too: held
+    assert harness.texts(1) == []
+    harness.clock.now = utc(2026, 12, 1, 14, 10)  # 21.10 WIB: the user writes again
+    await harness.say(1, "/tips")
+    await queue_reply(harness, 1, "Jawaban kedua")
+    await harness.tick_at(utc(2026, 12, 1, 14, 11))
+    (text,) = harness.texts(1)
+    assert text.index("Jawaban pertama") < text.index("Jawaban kedua")
+
+
 @pytest.mark.parametrize(
     ("delayed", "sent_at_hour"),
     [(timedelta(minutes=5), 14), (timedelta(hours=1), 23)],  # 21.05 WIB / 06.00 WIB
@@ -583,9 +613,8 @@ async def test_a_waiting_reply_is_retried_until_it_expires_not_five_times(
 async def test_a_late_reply_waits_out_quiet_hours_unless_the_user_just_wrote(
     harness: Harness, delayed: timedelta, sent_at_hour: int
 ) -> None:
-    harness.clock.now = utc(2026, 12, 1, 13, 0)  # 20.00 WIB
-    await harness.say(1, "/bantuan")
     harness.clock.now = utc(2026, 12, 1, 14, 5) - delayed
+    await harness.say(1, "/bantuan")  # the user last wrote when the reply got stuck
     await queue_reply(harness, 1, "Feedback jawabanmu · skor 80/100")
     moment = utc(2026, 12, 1, 14, 5)  # 21.05 WIB: quiet hours
     while not harness.texts(1) and moment < utc(2026, 12, 2, 1, 0):

@@ -123,27 +123,25 @@ class DeliveryRepository:
         )
         return len(result.all())
 
-    async def delete_pending(
-        self,
-        user_id: int,
-        *,
-        kind: str,
-        due_after: datetime | None = None,
-        interview_id: int | None = None,
-    ) -> None:
+    async def delete_pending(self, user_id: int, *, kind: str) -> None:
         """Pending rows of a kind disappear, so the planner can write them again with new
-        times under the same dedupe keys. With `due_after`, overdue rows stay: they are
-        still owed and a new plan would not bring them back."""
-        conditions = [
-            Delivery.user_id == user_id,
-            Delivery.kind == kind,
-            Delivery.status == PENDING,
-        ]
-        if due_after is not None:
-            conditions.append(Delivery.due_at > due_after)
-        if interview_id is not None:
-            conditions.append(Delivery.interview_id == interview_id)
-        await self._session.execute(delete(Delivery).where(*conditions))
+        times under the same dedupe keys."""
+        await self._session.execute(
+            delete(Delivery).where(
+                Delivery.user_id == user_id, Delivery.kind == kind, Delivery.status == PENDING
+            )
+        )
+
+    async def retry_waiting_replies(self, user_id: int) -> None:
+        await self._session.execute(
+            update(Delivery)
+            .where(
+                Delivery.user_id == user_id,
+                Delivery.kind == "reply",
+                Delivery.status == PENDING,
+            )
+            .values(next_attempt_at=None)
+        )
 
     async def delete_pending_keys(self, keys: Sequence[str]) -> None:
         if keys:

@@ -328,6 +328,7 @@ class _ScriptedFailure:
     description: str
     retry_after: int | None
     times: int
+    after: int = 0  # calls that still succeed before the failures begin
 
 
 class FakeTelegram:
@@ -600,14 +601,16 @@ class FakeTelegram:
         description: str,
         retry_after: int | None = None,
         times: int = 1,
+        after: int = 0,
     ) -> None:
         """The next `times` calls of `method` fail with this error (after being recorded
         in `calls`); e.g. `fail_next("sendMessage", 429, "Too Many Requests: retry after 3",
         retry_after=3)` or `fail_next("sendMessage", 403, "Forbidden: bot was blocked by
-        the user")`. Scripts for one method run in the order given."""
+        the user")`. With `after`, that many calls succeed first (a failure mid-way
+        through a long message). Scripts for one method run in the order given."""
         name = self._canonical(method)
         self._failures.setdefault(name, deque()).append(
-            _ScriptedFailure(error_code, description, retry_after, times)
+            _ScriptedFailure(error_code, description, retry_after, times, after)
         )
 
     # ------------------------------------------------------------------ observing output
@@ -773,6 +776,9 @@ class FakeTelegram:
         if not queue:
             return
         failure = queue[0]
+        if failure.after > 0:
+            failure.after -= 1
+            return
         failure.times -= 1
         if failure.times <= 0:
             queue.popleft()

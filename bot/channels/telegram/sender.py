@@ -107,11 +107,15 @@ class TelegramSender:
                 await asyncio.sleep(TRANSIENT_BACKOFF_SECONDS * 2 ** (transient - 1))
 
     async def send(
-        self, chat_id: str, reply: Reply, transient_retries: int = MAX_TRANSIENT_RETRIES
+        self, chat_id: str, reply: Reply, first_part_retries: int = MAX_TRANSIENT_RETRIES
     ) -> list[Message]:
-        sent = []
+        """Sends a reply, in several messages when it is long. Once a part is out, the
+        rest gets the quick retries whatever the caller asked: giving up half-way would
+        make the caller resend the parts the user already has."""
+        sent: list[Message] = []
         for text, markup in render(reply):
-            sent.append(await self._send_chunk(chat_id, text, markup, transient_retries))
+            retries = MAX_TRANSIENT_RETRIES if sent else first_part_retries
+            sent.append(await self._send_chunk(chat_id, text, markup, retries))
         return sent
 
     async def _send_chunk(
@@ -143,9 +147,10 @@ class TelegramSender:
         return True
 
     async def deliver(self, chat_id: str, reply: Reply) -> None:
-        """The scheduler's way out (`OutboundChannel`). No quick retries here: the
-        dispatcher has its own back-off, and waiting on one user would stall the batch."""
+        """The scheduler's way out (`OutboundChannel`). No quick retries before the first
+        part: the dispatcher has its own back-off, and waiting on one user would stall
+        the batch."""
         try:
-            await self.send(chat_id, reply, transient_retries=0)
+            await self.send(chat_id, reply, first_part_retries=0)
         except TelegramRetryAfter as error:
             raise RetryLater(error.retry_after) from None

@@ -74,7 +74,7 @@ async def _run(users: int, database: Path) -> None:
         claimed += len(batch)
     seconds = timer.perf_counter() - started
     print(f"dispatcher claims: {claimed} rows in {seconds * 1000:.1f} ms", end=" ")
-    print(f"({claimed / seconds:,.0f} rows/s, batches of {CLAIM_BATCH})")
+    print(f"({claimed / seconds:,.0f} rows/s, up to {CLAIM_BATCH} users a batch)")
     await engine.dispose()
 
 

@@ -63,10 +63,12 @@ class Invalid:
 
 Parsed = Moment | NeedTime | Ask | Invalid
 
-_PERIODS = "pagi|siang|sore|malam"
-_PERIOD_AFTER = rf"(?:\s*(?P<after>{_PERIODS}))?"
+# Times of day, as said after (or before) an hour: "jam 3 sore", "malam jam 7".
+PERIODS = ("pagi", "siang", "sore", "malam")
+PERIODS_PATTERN = "|".join(PERIODS)
+_PERIOD_AFTER = rf"(?:\s*(?P<after>{PERIODS_PATTERN}))?"
 _SPOKEN_TIME = re.compile(
-    rf"(?:\b(?P<before>{_PERIODS})\s+)?"  # "besok malam jam 7"
+    rf"(?:\b(?P<before>{PERIODS_PATTERN})\s+)?"  # "besok malam jam 7"
     r"\b(?:jam|pukul|pkl\.?)\s*(?P<hour>\d{1,2})(?:[.:](?P<minute>\d{2}))?" + _PERIOD_AFTER
 )
 _CLOCK_TIME = re.compile(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers import onboarding
 from handlers.context import Context
+from handlers.dates import PERIODS
 from handlers.parsing import shorten, simplify
 from handlers.types import Reply
 
@@ -19,7 +20,6 @@ SUGGESTIONS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("mulai", "start"), "/start"),
 )
 GREETINGS = frozenset({"halo", "hai", "hi", "hello", "hallo", "helo", "hei", "permisi"})
-TIMES_OF_DAY = frozenset({"pagi", "siang", "sore", "malam"})
 
 
 async def show_help(ctx: Context, args: str = "") -> list[Reply]:
@@ -43,7 +43,7 @@ def _is_greeting(words: list[str]) -> bool:
         return False
     if words[0] in GREETINGS:
         return True
-    return len(words) > 1 and words[0] == "selamat" and words[1] in TIMES_OF_DAY
+    return len(words) > 1 and words[0] == "selamat" and words[1] in PERIODS
 
 
 async def fallback(ctx: Context, text: str) -> list[Reply]:

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from bot.db.schedule import DeliveryRepository, InterviewRepository
 from handlers.context import Context
 from handlers.dates import (
+    PERIODS,
+    PERIODS_PATTERN,
     Ask,
     Invalid,
     Moment,
@@ -29,8 +31,7 @@ STATES = (ASK_DATE, ASK_TIME, CONFIRM)
 MAX_UPCOMING = 5
 YES = {"ya", "y", "iya", "ok", "oke", "simpan", "benar", "betul", "sudah"}
 NO = {"tidak", "nggak", "gak", "batal", "bukan", "salah", "belum"}
-PERIODS = {"pagi", "siang", "sore", "malam"}
-BARE_HOUR = re.compile(r"\d{1,2}(?:[.:]\d{2})?(?:\s+(?:pagi|siang|sore|malam))?")
+BARE_HOUR = re.compile(rf"\d{{1,2}}(?:[.:]\d{{2}})?(?:\s+(?:{PERIODS_PATTERN}))?")
 
 
 def _when(ctx: Context, moment: datetime) -> str:

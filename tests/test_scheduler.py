@@ -16,6 +16,7 @@ from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import Delivery, User
 from bot.db.repositories import UserRepository
 from bot.db.schedule import DeliveryRepository
+from content.schema import Question
 from handlers.types import Inbound, Reply
 from scheduler.dispatcher import Dispatcher
 from scheduler.engine import SchedulerEngine
@@ -63,6 +64,10 @@ class Harness:
         self.clock.now = moment
         await self.engine.tick()
 
+    def question_in(self, text: str) -> Question:
+        """The practice question shown in a message."""
+        return next(q for q in self.app.coach.library.questions if q.text in text)
+
     def texts(self, chat_id: int) -> list[str]:
         return [m["text"] for m in self.fake.sent(chat_id)]
 
@@ -77,6 +82,10 @@ async def harness(app: App, clock: FakeClock) -> AsyncIterator[Harness]:
     finally:
         await h.bot.session.close()
         await fake.stop()
+
+
+# An answer long enough to be graded.
+ANSWER = "Saat itu saya memimpin migrasi database dan hasilnya downtime turun 80%."
 
 
 def utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
@@ -110,9 +119,7 @@ async def test_the_daily_question_can_be_answered_for_feedback(harness: Harness)
     await harness.say(1, "/pengingat 07.00")
     await harness.tick_at(utc(2026, 12, 1, 0, 0))
     assert len(harness.texts(1)) == 1
-    replies = await harness.say(
-        1, "Saat itu saya memimpin migrasi database dan hasilnya downtime turun 80%."
-    )
+    replies = await harness.say(1, ANSWER)
     assert "Feedback jawabanmu" in replies[0].text
 
 
@@ -122,13 +129,9 @@ async def test_the_daily_question_replaces_an_unanswered_one(harness: Harness) -
     await harness.say(1, "/latihan")  # asked, never answered
     await harness.tick_at(utc(2026, 12, 1, 0, 0))
     (daily,) = harness.texts(1)
-    library = harness.app.coach.library
-    daily_question = next(q for q in library.questions if q.text in daily)
-    replies = await harness.say(
-        1, "Saat itu saya memimpin migrasi database dan hasilnya downtime turun 80%."
-    )
+    replies = await harness.say(1, ANSWER)
     # Graded against the question the user just read: its outline closes the feedback.
-    assert daily_question.outline[0] in replies[0].text
+    assert harness.question_in(daily).outline[0] in replies[0].text
 
 
 async def test_a_question_asked_minutes_ago_is_not_replaced(harness: Harness) -> None:
@@ -139,11 +142,8 @@ async def test_a_question_asked_minutes_ago_is_not_replaced(harness: Harness) ->
     await harness.tick_at(utc(2026, 12, 1, 0, 0))
     (daily,) = harness.texts(1)
     assert "Latihan harian" in daily and "Soal latihan hari ini" not in daily
-    question = next(q for q in harness.app.coach.library.questions if q.text in asked.text)
-    replies = await harness.say(
-        1, "Saat itu saya memimpin migrasi database dan hasilnya downtime turun 80%."
-    )
-    assert question.outline[0] in replies[0].text
+    replies = await harness.say(1, ANSWER)
+    assert harness.question_in(asked.text).outline[0] in replies[0].text
 
 
 async def test_no_daily_question_while_onboarding_waits_for_an_answer(harness: Harness) -> None:

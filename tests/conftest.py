@@ -1,18 +1,20 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import URL
 
 from bot.app import App, open_app
 from bot.db.models import ConversationState, User
 from bot.settings import Settings
 from content.loader import CONTENT_DIR
 from handlers.types import Inbound, Reply
+from tests.databases import create_database, drop_database, postgres_server
 
 
 class FakeClock:
@@ -31,9 +33,26 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2026, 12, 1, 1, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'coach.db'}"
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[URL]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[str]:
+    """A fresh, empty database: every test that takes it runs once on each."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'coach.db'}"
+        return
+    admin: URL = request.getfixturevalue("postgres_admin_url")
+    url = await create_database(admin)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        await drop_database(admin, url)
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ talking to the fake Telegram Bot API: the daily tip arrives once, at 07.00 WIB."
 from __future__ import annotations
 
 import asyncio
-import glob
 import os
 import signal
 import socket
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -19,11 +19,28 @@ from handlers.types import Inbound
 from tests.fakes.telegram_api import FakeTelegram
 
 CHAT = 4242
-# 06.59 WIB on Wednesday 2 December 2026, one minute before the user's daily time.
-FAKE_START = "@2026-12-01 23:59:00 x10"
-# libfaketime preloaded directly (what `faketime -f` does), so that SIGTERM reaches the
-# bot itself and not a wrapper process; the MT build because aiosqlite uses threads.
-LIBFAKETIME = next(iter(sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))), "")
+
+
+def fake_start() -> str:
+    """06.58 WIB tomorrow, two minutes (12 s of real time) before the user's daily time. Relative to the real
+    clock: the user is registered now, so a fixed date would rot with the calendar."""
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    return f"@{tomorrow.isoformat()} 23:58:00 x10"
+
+
+def libfaketime_path() -> str:
+    """libfaketime from the `libfaketime` wheel, preloaded directly (what `faketime -f`
+    does) so that SIGTERM reaches the bot itself and not a wrapper process."""
+    try:
+        import libfaketime
+    except ImportError as error:
+        raise AssertionError(
+            "the libfaketime package is missing: `make setup` installs it "
+            "(pinned in constraints.txt)"
+        ) from error
+    path = Path(libfaketime.__file__).parent / "vendor/libfaketime/src/libfaketime.so.1"
+    assert path.is_file(), f"the libfaketime package has no {path.name} for this platform"
+    return str(path)
 
 
 def free_port() -> int:
@@ -34,7 +51,6 @@ def free_port() -> int:
 
 
 async def test_daily_tip_arrives_once_in_a_sped_up_real_process(tmp_path: Path) -> None:
-    assert LIBFAKETIME, "libfaketime is missing: apt-get install faketime"
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'coach.db'}"
     async with FakeTelegram() as fake:
         settings = Settings(_env_file=None, database_url=database_url)
@@ -50,9 +66,13 @@ async def test_daily_tip_arrives_once_in_a_sped_up_real_process(tmp_path: Path) 
             "TELEGRAM_API_URL": fake.base_url,
             "HOST": "127.0.0.1",
             "PORT": str(free_port()),
-            "LD_PRELOAD": LIBFAKETIME,
-            "FAKETIME": FAKE_START,
+            "LD_PRELOAD": libfaketime_path(),
+            "FAKETIME": fake_start(),
             "FAKETIME_DONT_RESET": "1",
+            # This build hangs timed waits on a faked monotonic clock (queue.get(timeout)
+            # in aiosqlite's thread): only the wall clock runs fast. APScheduler's
+            # triggers read the wall clock, so the ticks still see fast time.
+            "DONT_FAKE_MONOTONIC": "1",
         }
         env.pop("TELEGRAM_WEBHOOK_URL", None)
         process = await asyncio.create_subprocess_exec(

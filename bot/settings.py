@@ -8,6 +8,13 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/coach.db"
+# The bot is async: a URL without a driver (as hosting providers hand them out) gets the
+# async one, instead of failing on a missing psycopg.
+ASYNC_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
 
 
 class Settings(BaseSettings):
@@ -38,6 +45,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        scheme, separator, rest = value.partition("://")
+        return f"{ASYNC_DRIVERS.get(scheme, scheme)}{separator}{rest}"
 
     @field_validator(
         "telegram_bot_token",

@@ -251,7 +251,7 @@ class _Spylls:
     """The pure-Python fallback, for a platform without a chunspell wheel."""
 
     def __init__(self, path: Path) -> None:
-        from spylls.hunspell import Dictionary  # type: ignore[import-not-found]
+        from spylls.hunspell import Dictionary
 
         self._dictionary = Dictionary.from_files(str(path))
 
@@ -307,9 +307,7 @@ def accepted_words(words: Iterable[str], dictionary: str = DICTIONARY) -> set[st
     return {word for word in words if _encodable(word) and engine.spell(word)}
 
 
-def suggestions(
-    words: Iterable[str], dictionary: str = DICTIONARY
-) -> dict[str, tuple[str, ...]]:
+def suggestions(words: Iterable[str], dictionary: str = DICTIONARY) -> dict[str, tuple[str, ...]]:
     engine = _engine(dictionary)
     asked = sorted({word for word in words if _encodable(word)})[:MAX_SUGGESTED]
     return {word: tuple(engine.suggest(word))[:3] for word in asked}

@@ -40,9 +40,7 @@ def postgres_admin_url() -> Iterator[URL]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[str]:
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, empty database: every test that takes it runs once on each."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'coach.db'}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,14 +27,17 @@ def postgres_server() -> Iterator[URL]:
     if configured:
         yield make_url(configured).set(drivername="postgresql+asyncpg")
         return
-    try:
-        import pgserver
-    except ImportError as error:
-        raise RuntimeError(
-            "PostgreSQL tests need the pgserver package (`make setup` installs it), or "
-            f"{TEST_POSTGRES_URL} pointing at an existing server"
-        ) from error
-    with tempfile.TemporaryDirectory(prefix="coach-pg-") as folder:
+    with tempfile.TemporaryDirectory(prefix="coach-pg-") as folder, warnings.catch_warnings():
+        # pgserver keeps its lock files in /tmp when the desktop's runtime folder is unset
+        # (containers, CI); that is what we want, and not worth a warning in every run.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        try:
+            import pgserver
+        except ImportError as error:
+            raise RuntimeError(
+                "PostgreSQL tests need the pgserver package (`make setup` installs it), or "
+                f"{TEST_POSTGRES_URL} pointing at an existing server"
+            ) from error
         server = pgserver.get_server(Path(folder), cleanup_mode="delete")
         try:
             uri = make_url(server.get_uri())

@@ -22,8 +22,9 @@ CHAT = 4242
 
 
 def fake_start() -> str:
-    """06.58 WIB tomorrow, two minutes (12 s of real time) before the user's daily time. Relative to the real
-    clock: the user is registered now, so a fixed date would rot with the calendar."""
+    """06.58 WIB tomorrow, two minutes (12 s of real time) before the user's daily time.
+    Relative to the real clock: the user is registered now, so a fixed date would rot with
+    the calendar."""
     tomorrow = datetime.now(UTC).date() + timedelta(days=1)
     return f"@{tomorrow.isoformat()} 23:58:00 x10"
 
@@ -50,8 +51,7 @@ def free_port() -> int:
         return port
 
 
-async def test_daily_tip_arrives_once_in_a_sped_up_real_process(tmp_path: Path) -> None:
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'coach.db'}"
+async def test_daily_tip_arrives_once_in_a_sped_up_real_process(database_url: str) -> None:
     async with FakeTelegram() as fake:
         settings = Settings(_env_file=None, database_url=database_url)
         async with open_app(settings) as app:

@@ -1,12 +1,16 @@
-"""The terminal chat as a user runs it: a real process, lines on stdin, a real SQLite file."""
+"""The terminal chat as a user runs it: a real process, lines on stdin, a real database."""
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
-from pathlib import Path
+from datetime import time
+
+from sqlalchemy import func, select
+
+from bot.db.engine import create_engine
+from bot.db.models import PracticeAttempt, User
 
 SESSION = [
     "/start",
@@ -25,8 +29,8 @@ SESSION = [
 ]
 
 
-def run_chat(tmp_path: Path, lines: list[str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"}
+def run_chat(database_url: str, lines: list[str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", "chat"],
         input="\n".join(lines) + "\n",
@@ -38,8 +42,8 @@ def run_chat(tmp_path: Path, lines: list[str]) -> subprocess.CompletedProcess[st
     )
 
 
-def test_piped_session_gets_indonesian_replies_and_is_stored(tmp_path: Path) -> None:
-    result = run_chat(tmp_path, SESSION)
+async def test_piped_session_gets_indonesian_replies_and_is_stored(database_url: str) -> None:
+    result = run_chat(database_url, SESSION)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Halo," in out
@@ -52,26 +56,32 @@ def test_piped_session_gets_indonesian_replies_and_is_stored(tmp_path: Path) -> 
     assert "Tips interview · mode HR" in out
     assert "Traceback" not in out + result.stderr
 
-    with sqlite3.connect(tmp_path / "chat.db") as db:
-        user = db.execute("SELECT role, mode, timezone, daily_time FROM users").fetchall()
-        attempts = db.execute("SELECT count(*) FROM practice_attempts").fetchone()
-    assert user == [("developer", "hr", "Asia/Makassar", "07:00:00.000000")]
-    assert attempts == (1,)
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as db:
+            users = (
+                await db.execute(select(User.role, User.mode, User.timezone, User.daily_time))
+            ).all()
+            attempts = await db.scalar(select(func.count()).select_from(PracticeAttempt))
+    finally:
+        await engine.dispose()
+    assert [tuple(user) for user in users] == [("developer", "hr", "Asia/Makassar", time(7, 0))]
+    assert attempts == 1
 
 
-def test_state_survives_between_chat_runs(tmp_path: Path) -> None:
-    run_chat(tmp_path, ["/mode user", "/latihan"])
-    result = run_chat(tmp_path, ["Saya akan cek log dulu lalu rollback kalau perlu."])
+def test_state_survives_between_chat_runs(database_url: str) -> None:
+    run_chat(database_url, ["/mode user", "/latihan"])
+    result = run_chat(database_url, ["Saya akan cek log dulu lalu rollback kalau perlu."])
     assert "Feedback jawabanmu" in result.stdout
 
 
-def test_empty_line_and_unknown_command_in_the_chat(tmp_path: Path) -> None:
-    result = run_chat(tmp_path, ["", "/apaini"])
+def test_empty_line_and_unknown_command_in_the_chat(database_url: str) -> None:
+    result = run_chat(database_url, ["", "/apaini"])
     assert result.returncode == 0
     assert "Pesanmu kosong" in result.stdout
     assert "Perintah /apaini belum aku kenal" in result.stdout
 
 
-def test_typing_an_option_label_taps_it(tmp_path: Path) -> None:
-    result = run_chat(tmp_path, ["/mode", "Mode user"])
+def test_typing_an_option_label_taps_it(database_url: str) -> None:
+    result = run_chat(database_url, ["/mode", "Mode user"])
     assert "Mode user aktif" in result.stdout

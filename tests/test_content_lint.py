@@ -1,6 +1,7 @@
 """The writer-facing rules of `content check`: near-duplicates, message and button lengths,
-the interview-day plan step, spelling (Hunspell id_ID from PyPI + allowlist + nonstandard forms), and that every item can
-reach a user. Each broken fixture is a copy of the real content with one thing broken."""
+the interview-day plan step, spelling (Hunspell id_ID from PyPI, the allowlist and the list
+of nonstandard forms), and that every item can reach a user. Each broken fixture is a copy
+of the real content with one thing broken."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import pytest
 import yaml
 
 from content import similarity, spelling, terms
-from content.terms import read_terms
 from content.lint import MAX_MESSAGE_CHARS, lint
 from content.loader import CONTENT_DIR, read_files
 from content.schema import MODES, ROLES
+from content.terms import read_terms
 from tests.content_tools import content_cli, edit, first_file
 
 
@@ -283,6 +284,19 @@ def test_without_the_hunspell_engine_the_check_fails_and_names_the_package(
         and "pip install -c constraints.txt chunspell" in line
         for line in lines
     ), lines
+
+
+def test_without_the_compiled_engine_the_pure_python_one_still_catches_typos(
+    content_copy: Path, tmp_path: Path
+) -> None:
+    path = first_file(content_copy, "tips")
+    tip_id = first_item(path, "tips")["id"]
+    edit(path, lambda d: d["tips"][0].update(action="Tulis satu kalimat pembukan untuk HR."))
+    env = hide_packages(tmp_path / "hidden", "hunspell")
+    code, lines = check(content_copy, env=env)
+    assert code == 1
+    (line,) = lines_about(lines, path.name, tip_id, "'pembukan'")
+    assert "pembukaan" in line  # suggestions work too
 
 
 def test_without_the_dictionary_the_check_fails_and_names_the_package() -> None:

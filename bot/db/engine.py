@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,10 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 def _ensure_sqlite_directory(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # A folder that can't be made shows up as "unable to open" when connecting,
+        # which is reported with the URL.
+        with contextlib.suppress(OSError):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

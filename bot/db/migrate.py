@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -20,12 +21,28 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or opened; the message says where, without the
+    password, and why."""
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     def run(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    try:
+        connection = await engine.connect()
+    except (OSError, DBAPIError) as error:
+        where = engine.url.render_as_string(hide_password=True)
+        reason = getattr(error, "orig", None) or error
+        raise DatabaseUnavailable(
+            f"Cannot open the database at {where}: {type(reason).__name__}: {reason}"
+        ) from error
+    try:
+        async with connection.begin():
+            await connection.run_sync(run)
+    finally:
+        await connection.close()
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

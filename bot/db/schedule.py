@@ -166,19 +166,33 @@ class DeliveryRepository:
             ),
             and_(Delivery.status == SENDING, Delivery.lease_until < now),
         )
-        users = (
-            select(Delivery.user_id)
+        first_due = (
+            select(Delivery.user_id, func.min(Delivery.due_at).label("first_due"))
             .where(Delivery.user_id.in_(reachable), is_due)
             .group_by(Delivery.user_id)
-            .order_by(func.min(Delivery.due_at), Delivery.user_id)
+            .subquery()
+        )
+        users = (
+            select(first_due.c.user_id)
+            .order_by(first_due.c.first_due, first_due.c.user_id)
             .limit(limit)
         )
-        due = select(Delivery.id).where(Delivery.user_id.in_(users.scalar_subquery()), is_due)
         if self._session.get_bind().dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
+            # SQLite runs one writer at a time, so its UPDATE is the whole claim. On
+            # PostgreSQL two dispatchers claim at once: each takes a lock on the users'
+            # rows first and skips users another one holds, so a user's rows are never
+            # split between them and the next users in line are claimed instead. NO KEY
+            # UPDATE does not hold up the planner's inserts, which only need KEY SHARE.
+            users = (
+                select(User.id)
+                .join(first_due, first_due.c.user_id == User.id)
+                .order_by(first_due.c.first_due, User.id)
+                .limit(limit)
+                .with_for_update(of=User, skip_locked=True, key_share=True)
+            )
         claimed = await self._session.scalars(
             update(Delivery)
-            .where(Delivery.id.in_(due.scalar_subquery()))
+            .where(Delivery.user_id.in_(users.scalar_subquery()), is_due)
             .values(status=SENDING, lease_until=now + lease, attempts=Delivery.attempts + 1)
             .returning(Delivery),
             execution_options={"synchronize_session": False},

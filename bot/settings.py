@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     whatsapp_api_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
 
+    # /healthz turns 503 when polling has not got through, or an update has waited to be
+    # handled, for this long.
+    inbound_stall_seconds: int = Field(default=120, ge=1)
+
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=1, le=65535)
     admin_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)

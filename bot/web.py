@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -9,14 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 HEALTH_PATH = "/healthz"
 TELEGRAM_WEBHOOK_PATH = "/webhook/telegram"
 
+# A health probe returns what is wrong, or None when all is well.
+Probe = Callable[[], Awaitable[str | None]]
 
-def build_web_app(engine: AsyncEngine) -> web.Application:
+
+def build_web_app(engine: AsyncEngine, probes: Sequence[Probe] = ()) -> web.Application:
     async def healthz(_request: web.Request) -> web.Response:
         try:
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
         except Exception:
             return web.json_response({"status": "error", "database": "unreachable"}, status=503)
+        problems = [problem for probe in probes if (problem := await probe()) is not None]
+        if problems:
+            return web.json_response({"status": "error", "problems": problems}, status=503)
         return web.json_response({"status": "ok"})
 
     app = web.Application(client_max_size=1024**2)

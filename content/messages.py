@@ -132,6 +132,9 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         "error": set(),
         "media_not_supported": set(),
         "flood_note": set(),
+        "unreadable_update": set(),
+        "document_not_supported": set(),
+        "group_only_private": {"link"},
         # Telegram's command menu
         "cmd_start": set(),
         "cmd_mode": set(),

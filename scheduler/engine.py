@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import OutboundChannel
 from bot.clock import Clock
-from bot.db.repositories import ProcessedUpdateRepository
+from bot.db.inbound import forget_handled_before
 from content.loader import Library
 from scheduler.dispatcher import Dispatcher
 from scheduler.planner import plan_daily
@@ -21,7 +21,7 @@ from scheduler.planner import plan_daily
 log = logging.getLogger(__name__)
 
 PLANNER_EVERY_SECONDS = 60
-PROCESSED_UPDATES_KEPT = timedelta(days=7)
+INBOUND_KEPT = timedelta(days=7)
 DISPATCHER_EVERY_SECONDS = 5
 
 
@@ -50,9 +50,7 @@ class SchedulerEngine:
                 now = self._clock()
                 async with self._sessions() as session, session.begin():
                     await plan_daily(session, now)
-                    await ProcessedUpdateRepository(session).forget_before(
-                        now - PROCESSED_UPDATES_KEPT
-                    )
+                    await forget_handled_before(session, now - INBOUND_KEPT)
             except Exception:
                 log.exception("planner tick failed")
 

@@ -130,13 +130,15 @@ def decode_reply(payload: str) -> Reply:
     return Reply(data["text"], buttons)
 
 
-async def queue_replies(
-    session: AsyncSession, user_id: int, replies: list[Reply], now: datetime
-) -> None:
-    """Replies the channel could not send now go out with the dispatcher's retries, so a
-    Telegram outage delays an answer instead of losing it."""
-    rows = [
-        delivery_row(
+async def hold_replies(
+    session: AsyncSession, user_id: int, replies: list[Reply], now: datetime, lease: timedelta
+) -> list[int]:
+    """The outbox: replies written with the update that caused them, already claimed for
+    the live send. If that send never happens (a crash), the lease runs out and the
+    dispatcher sends them, with an apology for the delay. Returns the row ids, in order."""
+    rows = []
+    for reply in replies:
+        row = delivery_row(
             user_id=user_id,
             kind="reply",
             dedupe_key=f"reply:{user_id}:{uuid4().hex}",
@@ -145,9 +147,16 @@ async def queue_replies(
             now=now,
             payload=encode_reply(reply),
         )
-        for reply in replies
-    ]
+        rows.append({**row, "status": SENDING, "attempts": 1, "lease_until": now + lease})
+    return await DeliveryRepository(session).add_returning_ids(rows)
+
+
+async def postpone_replies(
+    session: AsyncSession, user_id: int, ids: list[int], at: datetime, reason: str
+) -> None:
+    """Replies the channel could not send now go out with the dispatcher's retries, so a
+    Telegram outage delays an answer instead of losing it. Replies still waiting from
+    before go out with these, in order, not after them."""
     deliveries = DeliveryRepository(session)
-    # Replies still waiting from before go out with these, in order, not after them.
-    await deliveries.retry_waiting_replies(user_id)
-    await deliveries.add_if_absent(rows)
+    await deliveries.retry_later(ids, at, reason)
+    await deliveries.retry_waiting_replies(user_id, at)

@@ -20,7 +20,7 @@ from content.schema import Question
 from handlers.types import Inbound, Reply
 from scheduler.dispatcher import Dispatcher
 from scheduler.engine import SchedulerEngine
-from scheduler.store import queue_replies
+from scheduler.store import hold_replies, postpone_replies
 from tests.conftest import FakeClock
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -557,10 +557,12 @@ async def test_server_errors_back_off_with_jitter_then_give_up(harness: Harness)
 
 
 async def queue_reply(harness: Harness, chat: int, text: str) -> None:
-    """What the Telegram adapter does with a reply it could not send."""
+    """What the inbound worker does with a reply it could not send."""
     user = await harness.user(chat)
+    now = harness.clock.now
     async with harness.app.sessions() as session, session.begin():
-        await queue_replies(session, user.id, [Reply(text)], harness.clock.now)
+        ids = await hold_replies(session, user.id, [Reply(text)], now, timedelta(minutes=2))
+        await postpone_replies(session, user.id, ids, now, "TemporaryFailure")
 
 
 async def test_a_waiting_reply_is_retried_until_it_expires_not_five_times(
@@ -668,17 +670,34 @@ async def test_terminal_chat_leaves_telegram_users_messages_alone(harness: Harne
     assert "H-7 · Riset perusahaan" in text and "Latihan harian" in text
 
 
-async def test_the_planner_forgets_old_processed_updates(harness: Harness) -> None:
-    from bot.db.models import ProcessedUpdate
-    from bot.db.repositories import ProcessedUpdateRepository
+async def test_the_planner_forgets_old_handled_updates_and_their_replies(
+    harness: Harness,
+) -> None:
+    from bot.db.inbound import Arrival, InboundRepository
+    from bot.db.models import InboundUpdate
 
+    async def journal(update_id: int, at: datetime) -> None:
+        async with harness.app.sessions() as session, session.begin():
+            journal = InboundRepository(session, "telegram", "123456")
+            (row,) = await journal.record([Arrival(str(update_id), "{}", "1")], at)
+            if update_id != 3:
+                assert await journal.claim(row.id, at)
+
+    await journal(1, utc(2026, 12, 1, 0, 0))
+    await journal(2, utc(2026, 12, 9, 0, 0))
+    await journal(3, utc(2026, 12, 1, 0, 0))  # never handled: kept, however old
+    harness.clock.now = utc(2026, 12, 1, 0, 0)
+    await harness.say(1, "/bantuan")
+    await queue_reply(harness, 1, "terkirim")  # a reply sent on 1 December
+    await harness.engine.dispatch_tick()
+    await queue_reply(harness, 1, "masih menunggu")  # a reply still waiting
+    harness.clock.now = utc(2026, 12, 1, 1, 0)
     harness.clock.now = utc(2026, 12, 10, 0, 0)
-    async with harness.app.sessions() as session, session.begin():
-        updates = ProcessedUpdateRepository(session)
-        assert await updates.first_time("telegram", "1", utc(2026, 12, 1, 0, 0))
-        assert await updates.first_time("telegram", "2", utc(2026, 12, 9, 0, 0))
-        assert not await updates.first_time("telegram", "2", utc(2026, 12, 9, 0, 1))
-    await harness.engine.tick()
+    await harness.engine.plan_tick()
     async with harness.app.sessions() as session:
-        kept = list(await session.scalars(select(ProcessedUpdate.update_key)))
-    assert kept == ["2"]
+        kept = list(await session.scalars(select(InboundUpdate.platform_id)))
+        replies = list(
+            await session.scalars(select(Delivery.status).where(Delivery.kind == "reply"))
+        )
+    assert sorted(kept) == ["2", "3"]
+    assert replies == ["pending"]

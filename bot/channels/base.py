@@ -1,4 +1,4 @@
-"""What the scheduler needs from a channel: deliver one reply to one chat."""
+"""What the inbound worker and the scheduler need from a channel."""
 
 from __future__ import annotations
 
@@ -19,5 +19,18 @@ class RetryLater(Exception):
         self.seconds = seconds
 
 
+class TemporaryFailure(Exception):
+    """The platform is failing or unreachable right now (5xx, an HTML error page, a
+    network error); the same message can be tried again later."""
+
+
 class OutboundChannel(Protocol):
-    async def deliver(self, chat_id: str, reply: Reply) -> None: ...
+    async def deliver(self, chat_id: str, reply: Reply) -> None:
+        """Sends a message the bot sends on its own (the scheduler's way out)."""
+
+
+class ReplyChannel(OutboundChannel, Protocol):
+    async def reply(self, chat_id: str, reply: Reply, edit_target: str | None) -> None:
+        """Answers the user right away; may replace `edit_target` (the message whose
+        button was tapped) instead of sending a new message. Raises `ChatBlocked`,
+        `RetryLater` or `TemporaryFailure` when it could not."""

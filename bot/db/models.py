@@ -144,14 +144,26 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class ProcessedUpdate(Base):
-    """Incoming updates already handled, so a platform's redelivery (a duplicate webhook,
-    a replayed poll) is not answered twice."""
+class InboundUpdate(Base):
+    """The inbound journal: every update a platform delivered, written before it is
+    acknowledged (the polling offset moves on, the webhook gets its 200), and marked done
+    in the transaction that stores its effects and replies. The platform's id plus a
+    digest of the payload is the key, so a redelivery is recognised and a reused id with
+    new content is not mistaken for one."""
 
-    __tablename__ = "processed_updates"
-    __table_args__ = (UniqueConstraint("channel", "update_key", name="uq_processed_update"),)
+    __tablename__ = "inbound"
+    __table_args__ = (
+        UniqueConstraint("channel", "bot_id", "platform_id", "digest", name="uq_inbound_update"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
-    update_key: Mapped[str] = mapped_column(String(128))
+    bot_id: Mapped[str] = mapped_column(String(64))  # which bot (token, phone number) got it
+    platform_id: Mapped[str] = mapped_column(String(128))  # update_id, WhatsApp message id
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the payload
+    chat_id: Mapped[str] = mapped_column(String(64), default="")  # "" when none was found
+    kind: Mapped[str] = mapped_column(String(32), default="")  # "message", "callback_query"
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.engine import upsert_insert
-from bot.db.models import ConversationState, PracticeAttempt, ProcessedUpdate, ServedItem, User
+from bot.db.models import ConversationState, PracticeAttempt, ServedItem, User
 
 
 class UserRepository:
@@ -137,26 +137,4 @@ class ServedItemRepository:
             statement.on_conflict_do_update(
                 index_elements=["user_id", "item_id"], set_={"served_at": now}
             )
-        )
-
-
-class ProcessedUpdateRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def first_time(self, channel: str, update_key: str, now: datetime) -> bool:
-        """Records the update; False when it was recorded before (a redelivery)."""
-        try:
-            async with self._session.begin_nested():
-                self._session.add(
-                    ProcessedUpdate(channel=channel, update_key=update_key, created_at=now)
-                )
-        except IntegrityError:
-            return False
-        return True
-
-    async def forget_before(self, moment: datetime) -> None:
-        """Redeliveries come within minutes; a week of history is plenty."""
-        await self._session.execute(
-            delete(ProcessedUpdate).where(ProcessedUpdate.created_at < moment)
         )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.engine import upsert_insert
@@ -21,6 +21,7 @@ PENDING, SENDING, SENT, SKIPPED, CANCELLED, FAILED = (
     "failed",
 )
 
+OPEN_STATUSES = (PENDING, SENDING)  # rows the dispatcher may still send
 
 # Why a row was cancelled when its chat could not be reached; see reopen_unreachable.
 BLOCKED, UNREACHABLE = "blocked", "unreachable"
@@ -78,6 +79,16 @@ class DeliveryRepository:
         result = await self._session.execute(statement.returning(Delivery.id), list(rows))
         return len(result.all())
 
+    async def add_returning_ids(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Inserts new rows (unique keys); returns their ids in the order given."""
+        ids = []
+        for row in rows:
+            result = await self._session.execute(
+                insert(Delivery).values(**row).returning(Delivery.id)
+            )
+            ids.append(result.scalar_one())
+        return ids
+
     async def with_keys(self, keys: Sequence[str]) -> list[Delivery]:
         if not keys:
             return []
@@ -130,15 +141,17 @@ class DeliveryRepository:
             )
         )
 
-    async def retry_waiting_replies(self, user_id: int) -> None:
+    async def retry_waiting_replies(self, user_id: int, at: datetime) -> None:
+        """Waiting replies that were to be retried later are tried at `at` instead."""
         await self._session.execute(
             update(Delivery)
             .where(
                 Delivery.user_id == user_id,
                 Delivery.kind == "reply",
                 Delivery.status == PENDING,
+                Delivery.next_attempt_at > at,
             )
-            .values(next_attempt_at=None)
+            .values(next_attempt_at=at)
         )
 
     async def delete_pending_keys(self, keys: Sequence[str]) -> None:

@@ -19,7 +19,11 @@ ints, bools, dicts and lists, while free-text fields (`text`, `url`, ...) stay s
 Replies are `{"ok": true, "result": ...}`; errors are `{"ok": false, "error_code": N,
 "description": "..."}` with the HTTP status equal to `error_code`, plus
 `"parameters": {"retry_after": N}` for a 429. aiogram maps those to its exceptions
-(`TelegramRetryAfter`, `TelegramForbiddenError`, `TelegramBadRequest`, ...).
+(`TelegramRetryAfter`, `TelegramForbiddenError`, `TelegramBadRequest`, ...). A scripted
+failure can instead answer with an HTML page (`fail_next(..., html=True)`), the way a
+proxy such as nginx in front of the Bot API answers a 502/504; aiogram cannot decode
+that and raises `ClientDecodeError`. `call_times` holds a `time.monotonic()` stamp for
+each entry of `calls`, for tests about pacing (`timed_calls_of()`).
 
 Some real-server checks are reproduced because they catch real bugs: HTML `parse_mode`
 is parsed the way Telegram does (unsupported/unclosed tags are a 400 "can't parse
@@ -315,11 +319,18 @@ def _trim(text: str, entities: list[Json]) -> tuple[str, list[Json]]:
 
 
 class _ApiError(Exception):
-    def __init__(self, error_code: int, description: str, retry_after: int | None = None):
+    def __init__(
+        self,
+        error_code: int,
+        description: str,
+        retry_after: int | None = None,
+        html: bool = False,
+    ):
         super().__init__(description)
         self.error_code = error_code
         self.description = description
         self.retry_after = retry_after
+        self.html = html  # the description is an HTML page, sent as text/html
 
 
 @dataclass
@@ -329,6 +340,11 @@ class _ScriptedFailure:
     retry_after: int | None
     times: int
     after: int = 0  # calls that still succeed before the failures begin
+    chat_id: int | str | None = None  # None: a call for any chat
+    html: bool = False
+
+    def matches(self, params: Json) -> bool:
+        return self.chat_id is None or params.get("chat_id") == self.chat_id
 
 
 class FakeTelegram:
@@ -338,7 +354,8 @@ class FakeTelegram:
     getUpdates (the `make_*` variants build the same updates without queueing them, e.g.
     for `post_update_to_webhook`); `fail_next` scripts errors.
 
-    Output: `calls` (every method call, decoded), `sent()`, `edits()`, `wait_for_sent()`,
+    Output: `calls` (every method call, decoded) and `call_times` (when each arrived,
+    `time.monotonic()`), `timed_calls_of()`, `sent()`, `edits()`, `wait_for_sent()`,
     `answered_callbacks`, `commands`, `webhook`, `errors`, `request_count`.
     """
 
@@ -367,6 +384,7 @@ class FakeTelegram:
         self.require_https_webhook = require_https_webhook
 
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.call_times: list[float] = []  # time.monotonic() of each entry of `calls`
         self.errors: list[tuple[str, int, str]] = []  # (method, error_code, description)
         self.request_count = 0
         self.answered_callbacks: list[dict[str, Any]] = []
@@ -602,15 +620,26 @@ class FakeTelegram:
         retry_after: int | None = None,
         times: int = 1,
         after: int = 0,
+        *,
+        chat_id: int | str | None = None,
+        html: bool = False,
     ) -> None:
         """The next `times` calls of `method` fail with this error (after being recorded
         in `calls`); e.g. `fail_next("sendMessage", 429, "Too Many Requests: retry after 3",
         retry_after=3)` or `fail_next("sendMessage", 403, "Forbidden: bot was blocked by
         the user")`. With `after`, that many calls succeed first (a failure mid-way
-        through a long message). Scripts for one method run in the order given."""
+        through a long message). Scripts for one method run in the order given.
+
+        With `chat_id`, only calls whose `chat_id` parameter is that chat count (for
+        `after` too) and fail; calls for other chats pass by this script. With `html`,
+        the answer is `description` as a `text/html` page with HTTP status `error_code`
+        instead of the Bot API's JSON, like nginx's "502 Bad Gateway" page:
+        `fail_next("sendMessage", 502, "<html>...</html>", html=True)`."""
         name = self._canonical(method)
         self._failures.setdefault(name, deque()).append(
-            _ScriptedFailure(error_code, description, retry_after, times, after)
+            _ScriptedFailure(
+                error_code, description, retry_after, times, after, chat_id=chat_id, html=html
+            )
         )
 
     # ------------------------------------------------------------------ observing output
@@ -628,6 +657,15 @@ class FakeTelegram:
         """Params of every call of `method`, successful or not."""
         name = self._canonical(method)
         return [params for called, params in self.calls if called == name]
+
+    def timed_calls_of(self, method: str) -> list[tuple[float, dict[str, Any]]]:
+        """`(time.monotonic() on arrival, params)` of every call of `method`, in order."""
+        name = self._canonical(method)
+        return [
+            (at, params)
+            for at, (called, params) in zip(self.call_times, self.calls, strict=True)
+            if called == name
+        ]
 
     def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
         """The current state of a message (after edits), as Telegram would return it."""
@@ -749,13 +787,14 @@ class FakeTelegram:
     async def _call(self, method: str, params: Json) -> web.Response:
         name = self._canonical(method)
         self.calls.append((name, params))
+        self.call_times.append(time.monotonic())
         delay = self.delays.get(name, 0.0)
         if delay:
             # A slow network or Bot API: the call is seen now and answered later.
             self._notify_output()
             await asyncio.sleep(delay)
         try:
-            self._scripted_failure(name)
+            self._scripted_failure(name, params)
             entry = self._methods.get(name.lower())
             if entry is None:
                 raise _ApiError(404, METHOD_NOT_FOUND)
@@ -763,7 +802,9 @@ class FakeTelegram:
         except _ApiError as error:
             self.errors.append((name, error.error_code, error.description))
             self._notify_output()
-            return _error_response(error.error_code, error.description, error.retry_after)
+            return _error_response(
+                error.error_code, error.description, error.retry_after, html=error.html
+            )
         self._notify_output()
         return web.json_response({"ok": True, "result": result})
 
@@ -771,18 +812,24 @@ class FakeTelegram:
         entry = self._methods.get(method.lower())
         return method if entry is None else entry[0]
 
-    def _scripted_failure(self, method: str) -> None:
+    def _scripted_failure(self, method: str, params: Json) -> None:
         queue = self._failures.get(method)
         if not queue:
             return
-        failure = queue[0]
+        # The first script that applies to this call's chat; one for another chat waits.
+        index = next((i for i, f in enumerate(queue) if f.matches(params)), None)
+        if index is None:
+            return
+        failure = queue[index]
         if failure.after > 0:
             failure.after -= 1
             return
         failure.times -= 1
         if failure.times <= 0:
-            queue.popleft()
-        raise _ApiError(failure.error_code, failure.description, failure.retry_after)
+            del queue[index]
+        raise _ApiError(
+            failure.error_code, failure.description, failure.retry_after, html=failure.html
+        )
 
     def _wake_pollers(self) -> None:
         changed, self._updates_changed = self._updates_changed, asyncio.Event()
@@ -1068,8 +1115,10 @@ def _copy(value: Json) -> Json:
 
 
 def _error_response(
-    error_code: int, description: str, retry_after: int | None = None
+    error_code: int, description: str, retry_after: int | None = None, html: bool = False
 ) -> web.Response:
+    if html:
+        return web.Response(status=error_code, text=description, content_type="text/html")
     body: Json = {"ok": False, "error_code": error_code, "description": description}
     if retry_after is not None:
         body["parameters"] = {"retry_after": retry_after}

@@ -1,46 +1,31 @@
-"""aiogram handlers: Telegram updates become `Inbound`, the coach's replies go back out
-through the shared sender. Only private chats are served."""
+"""Telegram updates in the coach's terms: raw updates become journal arrivals, journalled
+updates become events, and the coach's replies go back out through the shared sender.
+Only private chats are served; the bot leaves any group it is added to."""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import Router
-from aiogram.enums import ChatType
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
-from aiogram.types import (
-    BotCommand,
-    CallbackQuery,
-    ChatMemberUpdated,
-    Message,
-    TelegramObject,
-    Update,
-    User,
-)
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from aiogram import Bot
+from aiogram.enums import ChatType, ContentType
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.types import BotCommand, CallbackQuery, ChatMemberUpdated, Message, Update
+from pydantic import ValidationError
 
-from bot.channels.base import ChatBlocked
-from bot.channels.chat_lock import ChatLocks
-from bot.channels.flood import FloodGuard, Verdict
-from bot.channels.inflight import InFlight
-from bot.channels.telegram.sender import TelegramSender
-from bot.clock import Clock
-from bot.db.repositories import ProcessedUpdateRepository, UserRepository
-from handlers.router import Coach
+from bot.channels.base import RetryLater, TemporaryFailure
+from bot.channels.telegram.sender import TelegramSender, TransientTelegramError
+from bot.db.inbound import Arrival
+from bot.db.models import InboundUpdate
+from bot.inbound.events import Action, Decoded, Handle, Ignore, Notice, Reachability
+from content.messages import Messages
 from handlers.types import Inbound, Reply
-from scheduler.store import queue_replies, reactivate
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 # The commands shown in Telegram's menu, in this order; descriptions live in messages.yaml.
 MENU_COMMANDS = (
     "start",
@@ -58,150 +43,171 @@ MENU_COMMANDS = (
     "lanjut",
     "bantuan",
 )
+# What a person sends; any other message (pinned, auto-delete timer, new members) is a
+# service message and gets no reply.
+MEDIA = frozenset(
+    {
+        ContentType.PHOTO,
+        ContentType.VIDEO,
+        ContentType.VIDEO_NOTE,
+        ContentType.VOICE,
+        ContentType.AUDIO,
+        ContentType.ANIMATION,
+        ContentType.STICKER,
+        ContentType.CONTACT,
+        ContentType.LOCATION,
+        ContentType.VENUE,
+        ContentType.POLL,
+        ContentType.DICE,
+        ContentType.STORY,
+        ContentType.LIVE_PHOTO,
+        ContentType.PAID_MEDIA,
+        ContentType.CHECKLIST,
+    }
+)
+GROUP_START_PAYLOAD = "grup"
 
 
-def _name(user: User | None) -> str:
+def canonical_json(update: dict[str, Any]) -> str:
+    """One spelling of an update, so that a redelivery has the same digest however it
+    came (polling or webhook)."""
+    return json.dumps(update, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _chat_of(update: dict[str, Any]) -> tuple[str, str]:
+    """(chat id, chat type) from a raw update, as far as it can be found without
+    parsing it; ("", "") when there is none."""
+    for key, value in update.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        for holder in (value, value.get("message")):
+            chat = holder.get("chat") if isinstance(holder, dict) else None
+            if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+                return str(chat["id"]), str(chat.get("type", ""))
+        sender = value.get("from")
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            return str(sender["id"]), ChatType.PRIVATE.value
+    return "", ""
+
+
+def update_kind(update: dict[str, Any]) -> str:
+    return next((key for key in update if key != "update_id"), "")
+
+
+def arrival(update: dict[str, Any]) -> Arrival:
+    chat_id, _ = _chat_of(update)
+    return Arrival(
+        platform_id=str(update["update_id"]),
+        payload=canonical_json(update),
+        chat_id=chat_id,
+        kind=update_kind(update),
+    )
+
+
+def _name(message_or_query: Message | CallbackQuery) -> str:
+    user = message_or_query.from_user
     return user.full_name if user is not None else ""
 
 
 class TelegramChannel:
-    def __init__(
-        self,
-        coach: Coach,
-        sender: TelegramSender,
-        sessions: async_sessionmaker[AsyncSession],
-        flood: FloodGuard,
-        inflight: InFlight,
-        clock: Clock,
-    ) -> None:
-        self._coach = coach
+    """The channel side of the inbound worker (`decode`, `reply`) and the scheduler's
+    way out (`deliver`)."""
+
+    def __init__(self, bot: Bot, sender: TelegramSender, messages: Messages) -> None:
+        self._bot = bot
         self._sender = sender
-        self._sessions = sessions
-        self._flood = flood
-        self._inflight = inflight
-        self._clock = clock
-        self._chats = ChatLocks()
-
-    async def first_time(self, update_id: int) -> bool:
-        async with self._sessions() as session, session.begin():
-            return await ProcessedUpdateRepository(session).first_time(
-                CHANNEL, str(update_id), self._clock()
-            )
-
-    async def skip_redelivered(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        update: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        """Outer middleware: Telegram redelivers a webhook it thinks failed, and the same
-        update must not be answered twice."""
-        if isinstance(update, Update) and not await self.first_time(update.update_id):
-            log.info("telegram update %s was already handled", update.update_id)
-            return None
-        return await handler(update, data)
-
-    def router(self) -> Router:
-        router = Router(name="coach")
-        router.message.register(self.on_message)
-        router.callback_query.register(self.on_callback)
-        router.my_chat_member.register(self.on_chat_member)
-        return router
+        self._messages = messages
 
     def menu(self) -> list[BotCommand]:
-        say = self._coach.library.messages.render
+        say = self._messages.render
         return [BotCommand(command=name, description=say(f"cmd_{name}")) for name in MENU_COMMANDS]
 
-    async def set_blocked(self, chat_id: str, blocked: bool = True) -> None:
-        async with self._sessions() as session, session.begin():
-            user = await UserRepository(session).find(CHANNEL, chat_id)
-            if user is None:
-                return
-            if blocked:
-                user.blocked = True
-            else:
-                await reactivate(session, user, self._clock())
-        log.info("telegram chat %s marked %s", chat_id, "blocked" if blocked else "reachable")
+    async def decode(self, row: InboundUpdate) -> Decoded:
+        raw = json.loads(row.payload)
+        try:
+            update = Update.model_validate(raw, context={"bot": self._bot})
+        except ValidationError:
+            # One line, with no text or names: the update is kept in the journal.
+            log.warning("telegram update %s (%s) could not be read", row.platform_id, row.kind)
+            chat_id, chat_type = _chat_of(raw)
+            if chat_id and chat_type == ChatType.PRIVATE:
+                return Decoded(Notice(chat_id, "unreadable_update"), readable=False)
+            return Decoded(Ignore("unreadable"), readable=False)
+        if update.message is not None:
+            return self._message(update.message)
+        if update.callback_query is not None:
+            return self._callback(update.callback_query)
+        if update.my_chat_member is not None:
+            return self._membership(update.my_chat_member)
+        return Decoded(Ignore(f"update kind {row.kind}"))
 
-    def _flooded(self, chat_id: str) -> Verdict:
-        return self._flood.check(f"{CHANNEL}:{chat_id}")
-
-    async def on_message(self, message: Message) -> None:
-        if message.chat.type != ChatType.PRIVATE:
-            return
+    def _message(self, message: Message) -> Decoded:
         chat_id = str(message.chat.id)
-        async with self._inflight.track():
-            # Judged on arrival, not after waiting for the chat's earlier messages.
-            verdict = self._flooded(chat_id)
-            if verdict is Verdict.DROP:
-                return
-            if verdict is Verdict.WARN:
-                note = self._coach.library.messages.render("flood_note")
-                await self._deliver(chat_id, [Reply(note)])
-                return
-            inbound = Inbound(
-                CHANNEL,
-                chat_id,
-                text=message.text or "",
-                display_name=_name(message.from_user),
-                has_media=message.text is None,
-            )
-            async with self._chats.hold(chat_id):
-                await self._deliver(chat_id, await self._coach.handle(inbound))
+        if message.chat.type != ChatType.PRIVATE:
+            starts = (message.text or "").split("@", 1)[0].split(" ", 1)[0] == "/start"
+            return Decoded(Ignore("group"), after=self._leave(chat_id, with_link=starts))
+        name = _name(message)
+        kind = message.content_type
+        if kind == ContentType.TEXT:
+            return Decoded(Handle(Inbound(CHANNEL, chat_id, message.text or "", None, name)))
+        if kind == ContentType.DOCUMENT:
+            return Decoded(Notice(chat_id, "document_not_supported", name))
+        if kind in MEDIA:
+            caption = message.caption or ""
+            inbound = Inbound(CHANNEL, chat_id, caption, None, name, has_media=not caption)
+            return Decoded(Handle(inbound))
+        return Decoded(Ignore(f"service message {kind}"))
 
-    async def on_callback(self, query: CallbackQuery) -> None:
+    def _callback(self, query: CallbackQuery) -> Decoded:
+        answer = self._answer(query)
         message = query.message if isinstance(query.message, Message) else None
         if message is not None and message.chat.type != ChatType.PRIVATE:
-            return
+            return Decoded(Ignore("group"), before=answer, after=self._leave(str(message.chat.id)))
         chat_id = str(message.chat.id if message is not None else query.from_user.id)
-        async with self._inflight.track():
-            try:
-                # Answer first: it stops the spinner on the user's button right away.
-                await query.answer()
-            except TelegramAPIError:
-                log.warning("could not answer a callback query in chat %s", chat_id)
-            if self._flooded(chat_id) is not Verdict.ALLOW:
-                return
-            inbound = Inbound(
-                CHANNEL, chat_id, payload=query.data or "", display_name=_name(query.from_user)
-            )
-            async with self._chats.hold(chat_id):
-                replies = await self._coach.handle(inbound)
-                await self._deliver(chat_id, replies, message.message_id if message else None)
+        inbound = Inbound(CHANNEL, chat_id, payload=query.data or "", display_name=_name(query))
+        target = str(message.message_id) if message is not None else None
+        return Decoded(Handle(inbound, edit_target=target), before=answer)
 
-    async def on_chat_member(self, update: ChatMemberUpdated) -> None:
-        if update.chat.type != ChatType.PRIVATE:
-            return
-        blocked = update.new_chat_member.status == "kicked"
-        await self.set_blocked(str(update.chat.id), blocked)
+    def _membership(self, update: ChatMemberUpdated) -> Decoded:
+        chat_id = str(update.chat.id)
+        status = update.new_chat_member.status
+        if update.chat.type == ChatType.PRIVATE:
+            return Decoded(Reachability(chat_id, blocked=status == "kicked"))
+        if status in ("member", "administrator"):
+            return Decoded(Ignore("added to a group"), after=self._leave(chat_id))
+        return Decoded(Ignore("group membership"))
 
-    async def _deliver(
-        self, chat_id: str, replies: list[Reply], edit_message_id: int | None = None
-    ) -> None:
-        for index, reply in enumerate(replies):
-            try:
-                if index == 0 and reply.edit and edit_message_id is not None:
-                    try:
-                        if await self._sender.edit(chat_id, edit_message_id, reply):
-                            continue
-                    except TelegramBadRequest:
-                        # Too old to edit, or unchanged: a fresh message reads just as well.
-                        pass
-                await self._sender.send(chat_id, reply)
-            except ChatBlocked:
-                return
-            except (TelegramServerError, TelegramNetworkError, TelegramRetryAfter) as error:
-                log.warning(
-                    "telegram chat %s: reply queued after %s", chat_id, type(error).__name__
-                )
-                await self._queue(chat_id, replies[index:])
-                return
-            except TelegramAPIError as error:
-                log.error("sending to telegram chat %s failed: %s", chat_id, type(error).__name__)
-                return
+    def _answer(self, query: CallbackQuery) -> Action:
+        async def answer() -> None:
+            # Right away: it stops the spinner on the user's button.
+            await self._sender.call(str(query.from_user.id), lambda: query.answer())
 
-    async def _queue(self, chat_id: str, replies: list[Reply]) -> None:
-        async with self._sessions() as session, session.begin():
-            user = await UserRepository(session).find(CHANNEL, chat_id)
-            if user is not None:
-                await queue_replies(session, user.id, replies, self._clock())
+        return answer
+
+    def _leave(self, chat_id: str, with_link: bool = False) -> Action:
+        async def leave() -> None:
+            if with_link:
+                me = await self._bot.me()
+                link = f"https://t.me/{me.username}?start={GROUP_START_PAYLOAD}"
+                await self._sender.send(chat_id, Reply(self._messages.render("group_only_private", link=link)))
+            await self._sender.call(chat_id, lambda: self._bot.leave_chat(chat_id=int(chat_id)))
+            log.info("left a telegram group")
+
+        return leave
+
+    async def reply(self, chat_id: str, reply: Reply, edit_target: str | None) -> None:
+        try:
+            if edit_target is not None and reply.edit:
+                try:
+                    if await self._sender.edit(chat_id, int(edit_target), reply):
+                        return
+                except TelegramBadRequest:
+                    pass  # too old to edit: a fresh message reads just as well
+            await self._sender.send(chat_id, reply)
+        except TelegramRetryAfter as error:
+            raise RetryLater(error.retry_after) from None
+        except TransientTelegramError as error:
+            raise TemporaryFailure(str(error)) from None
+
+    async def deliver(self, chat_id: str, reply: Reply) -> None:
+        await self._sender.deliver(chat_id, reply)

@@ -1,25 +1,30 @@
-"""Runs the Telegram bot: long polling, or a webhook on the shared web app."""
+"""Runs the Telegram bot: long polling, or a webhook on the shared web app. Either way an
+update is journalled before Telegram is told it arrived, and the inbound worker handles
+it from the journal."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 from bot.app import App
-from bot.channels.flood import FloodGuard
-from bot.channels.inflight import InFlight
-from bot.channels.telegram.adapter import TelegramChannel
+from bot.channels.telegram.adapter import ALLOWED_UPDATES, CHANNEL, TelegramChannel
+from bot.channels.telegram.polling import TelegramPoller
 from bot.channels.telegram.sender import TelegramSender
-from bot.web import TELEGRAM_WEBHOOK_PATH, build_web_app
+from bot.channels.telegram.webhook import webhook_handler
+from bot.db.repositories import UserRepository
+from bot.inbound.worker import InboundWorker
+from bot.web import TELEGRAM_WEBHOOK_PATH, Probe, build_web_app
 from scheduler.engine import SchedulerEngine
 
 log = logging.getLogger(__name__)
@@ -33,64 +38,102 @@ class TelegramService:
         settings = app.settings
         if settings.telegram_bot_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        token = settings.telegram_bot_token.get_secret_value()
         self._app = app
-        self._polling_timeout = polling_timeout
         self.bot = Bot(
-            settings.telegram_bot_token.get_secret_value(),
+            token,
             session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url)),
             default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
         )
-        self.inflight = InFlight()
         self.sender = TelegramSender(self.bot, on_blocked=self._mark_blocked)
-        self.channel = TelegramChannel(
-            app.coach, self.sender, app.sessions, FloodGuard(), self.inflight, app.clock
+        self.channel = TelegramChannel(self.bot, self.sender, app.coach.library.messages)
+        self.worker = InboundWorker(
+            channel=CHANNEL,
+            # The bot's id (the token's first part) keeps two bots' update ids apart.
+            bot_id=token.split(":", 1)[0],
+            sessions=app.sessions,
+            coach=app.coach,
+            clock=app.clock,
+            decode=self.channel.decode,
+            replies=self.channel,
         )
-        self.dispatcher = Dispatcher()
-        self.dispatcher.update.outer_middleware(self.channel.skip_redelivered)
-        self.dispatcher.include_router(self.channel.router())
-        self.dispatcher.startup.register(self._on_startup)
-        self.dispatcher.shutdown.register(self._on_shutdown)
+        self.poller = TelegramPoller(self.bot, self.worker.accept, ALLOWED_UPDATES, polling_timeout)
         self.scheduler = SchedulerEngine(
-            app.sessions, app.coach.library, {"telegram": self.sender}, app.clock
+            app.sessions, app.coach.library, {CHANNEL: self.channel}, app.clock
         )
+        self._stop = asyncio.Event()
         self.stopped = asyncio.Event()
 
     async def _mark_blocked(self, chat_id: str) -> None:
-        await self.channel.set_blocked(chat_id, True)
+        async with self._app.sessions() as session, session.begin():
+            user = await UserRepository(session).find(CHANNEL, chat_id)
+            if user is not None:
+                user.blocked = True
+        log.info("telegram chat %s blocked the bot", chat_id)
 
-    async def _on_startup(self) -> None:
-        await self.bot.set_my_commands(self.channel.menu())
+    def _probes(self, polling: bool) -> list[Probe]:
+        stall = self._app.settings.inbound_stall_seconds
+
+        async def journal() -> str | None:
+            age = await self.worker.oldest_waiting_age()
+            if age is not None and age.total_seconds() > stall:
+                return f"an update has waited {age.total_seconds():.0f} s to be handled"
+            return None
+
+        async def poller() -> str | None:
+            stalled = self.poller.stalled_for()
+            if stalled > stall:
+                return f"telegram polling has not got through for {stalled:.0f} s"
+            return None
+
+        return [journal, poller] if polling else [journal]
+
+    async def _start(self) -> None:
+        try:
+            await self.sender.call("", lambda: self.bot.set_my_commands(self.channel.menu()))
+        except Exception as error:
+            log.warning("could not set the telegram command menu: %s", type(error).__name__)
+        await self.worker.recover()
         self.scheduler.start()
 
-    async def _on_shutdown(self) -> None:
+    async def _finish(self) -> None:
+        """Everything fetched is handled and sent, or left in the journal and the outbox
+        for the next start; then the scheduler stops."""
+        await self.worker.drain(SHUTDOWN_GRACE_SECONDS)
         await self.scheduler.stop()
-        if not await self.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
-            log.warning("%d update(s) still running at shutdown", self.inflight.count)
 
-    def _allowed_updates(self) -> list[str]:
-        return self.dispatcher.resolve_used_update_types()
-
-    async def _start_site(self, web_app: web.Application) -> web.AppRunner:
+    async def _serve(self, web_app: web.Application) -> web.AppRunner:
         runner = web.AppRunner(web_app, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
         await runner.setup()
         site = web.TCPSite(runner, self._app.settings.host, self._app.settings.port)
         await site.start()
         return runner
 
+    @contextmanager
+    def _signals(self, enabled: bool) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT) if enabled else ()
+        for sig in signals:
+            loop.add_signal_handler(sig, self._stop.set)
+        try:
+            yield
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
     async def run_polling(self, handle_signals: bool = True) -> None:
         """Long polling, with /healthz served beside it. Returns after SIGTERM/SIGINT (or
-        `stop()`), once in-flight updates are done."""
-        runner = await self._start_site(build_web_app(self._app.engine))
+        `stop_polling()`), once what was fetched is handled."""
+        runner = await self._serve(build_web_app(self._app.engine, self._probes(polling=True)))
         try:
-            await self.bot.delete_webhook(drop_pending_updates=False)
-            await self.dispatcher.start_polling(
-                self.bot,
-                handle_signals=handle_signals,
-                allowed_updates=self._allowed_updates(),
-                polling_timeout=self._polling_timeout,
-            )
+            with self._signals(handle_signals):
+                await self.sender.call("", lambda: self.bot.delete_webhook())
+                await self._start()
+                await self.poller.run(self._stop)
+                await self._finish()
         finally:
             await runner.cleanup()
+            await self.bot.session.close()
             self.stopped.set()
 
     async def run_webhook(self, stop: asyncio.Event | None = None) -> None:
@@ -99,32 +142,31 @@ class TelegramService:
         if settings.telegram_webhook_url is None or settings.telegram_webhook_secret is None:
             raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET")
         secret = settings.telegram_webhook_secret.get_secret_value()
-        stop = stop or asyncio.Event()
-        web_app = build_web_app(self._app.engine)
-        # Handled inside the request, so Telegram redelivers when we fail and shutdown
-        # waits for the request to finish.
-        SimpleRequestHandler(
-            self.dispatcher, self.bot, secret_token=secret, handle_in_background=False
-        ).register(web_app, path=TELEGRAM_WEBHOOK_PATH)
-        setup_application(web_app, self.dispatcher, bot=self.bot)
-        runner = await self._start_site(web_app)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        if stop is not None:
+            self._stop = stop
+        web_app = build_web_app(self._app.engine, self._probes(polling=False))
+        web_app.router.add_post(TELEGRAM_WEBHOOK_PATH, webhook_handler(secret, self.worker.accept))
+        runner = await self._serve(web_app)
         try:
-            await self.bot.set_webhook(
-                settings.telegram_webhook_url,
-                secret_token=secret,
-                allowed_updates=self._allowed_updates(),
-            )
-            log.info("telegram webhook mode on %s:%s", settings.host, settings.port)
-            await stop.wait()
+            with self._signals(True):
+                await self._start()
+                await self.sender.call(
+                    "",
+                    lambda: self.bot.set_webhook(
+                        settings.telegram_webhook_url or "",
+                        secret_token=secret,
+                        allowed_updates=ALLOWED_UPDATES,
+                    ),
+                )
+                log.info("telegram webhook mode on %s:%s", settings.host, settings.port)
+                await self._stop.wait()
+                # No new requests; the ones being journalled finish first.
+                await runner.cleanup()
+                await self._finish()
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
             await runner.cleanup()
             await self.bot.session.close()
             self.stopped.set()
 
     async def stop_polling(self) -> None:
-        await self.dispatcher.stop_polling()
+        self._stop.set()

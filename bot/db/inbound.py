@@ -1,0 +1,124 @@
+"""The inbound journal's SQL: record an update before it is acknowledged, claim it in the
+transaction that handles it, find what a crash left unfinished."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.engine import upsert_insert
+from bot.db.models import Delivery, InboundUpdate
+from bot.db.schedule import OPEN_STATUSES
+
+PENDING, DONE, UNREADABLE, GAVE_UP = "pending", "done", "unreadable", "gave_up"
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """One update as the platform delivered it, with what the journal needs to know."""
+
+    platform_id: str
+    payload: str  # the raw body (JSON text), kept byte for byte
+    chat_id: str = ""
+    kind: str = ""
+
+
+def digest(payload: str) -> str:
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class InboundRepository:
+    def __init__(self, session: AsyncSession, channel: str, bot_id: str) -> None:
+        self._session = session
+        self._channel = channel
+        self._bot_id = bot_id
+
+    async def record(self, arrivals: Sequence[Arrival], now: datetime) -> list[InboundUpdate]:
+        """Writes the arrivals; returns the new rows in arrival order. A redelivery (same
+        id, same payload) is not written again."""
+        if not arrivals:
+            return []
+        rows = [
+            {
+                "channel": self._channel,
+                "bot_id": self._bot_id,
+                "platform_id": arrival.platform_id,
+                "digest": digest(arrival.payload),
+                "chat_id": arrival.chat_id[:64],
+                "kind": arrival.kind[:32],
+                "payload": arrival.payload,
+                "status": PENDING,
+                "created_at": now,
+            }
+            for arrival in arrivals
+        ]
+        statement = (
+            upsert_insert(self._session, InboundUpdate)
+            .on_conflict_do_nothing(
+                index_elements=["channel", "bot_id", "platform_id", "digest"]
+            )
+            .returning(InboundUpdate)
+        )
+        new: list[InboundUpdate] = []
+        # One row per statement: a multi-row INSERT … RETURNING does not promise the order.
+        for row in rows:
+            created = (await self._session.scalars(statement, [row])).one_or_none()
+            if created is not None:
+                new.append(created)
+        return new
+
+    async def claim(self, row_id: int, now: datetime, status: str = DONE) -> bool:
+        """Marks the row handled, inside the caller's transaction; False when it already
+        was (another process got there first), and then the caller must roll back."""
+        result = await self._session.execute(
+            update(InboundUpdate)
+            .where(InboundUpdate.id == row_id, InboundUpdate.status == PENDING)
+            .values(status=status, handled_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def unfinished(self) -> list[InboundUpdate]:
+        rows = await self._session.scalars(
+            select(InboundUpdate)
+            .where(
+                InboundUpdate.channel == self._channel,
+                InboundUpdate.bot_id == self._bot_id,
+                InboundUpdate.status == PENDING,
+            )
+            .order_by(InboundUpdate.id)
+        )
+        return list(rows)
+
+    async def oldest_pending(self) -> datetime | None:
+        return await self._session.scalar(
+            select(InboundUpdate.created_at)
+            .where(
+                InboundUpdate.channel == self._channel,
+                InboundUpdate.bot_id == self._bot_id,
+                InboundUpdate.status == PENDING,
+            )
+            .order_by(InboundUpdate.id)
+            .limit(1)
+        )
+
+
+async def forget_handled_before(session: AsyncSession, moment: datetime) -> None:
+    """Platforms redeliver within a day; a week of handled updates is plenty. Their
+    replies in the outbox go too: they hold what the user was told."""
+    await session.execute(
+        delete(InboundUpdate).where(
+            InboundUpdate.status != PENDING, InboundUpdate.created_at < moment
+        )
+    )
+    await session.execute(
+        delete(Delivery).where(
+            Delivery.kind == "reply",
+            Delivery.status.not_in(OPEN_STATUSES),
+            Delivery.created_at < moment,
+        )
+    )

@@ -1,0 +1,1 @@
+"""The inbound path every channel shares: journal first, acknowledge, then handle."""

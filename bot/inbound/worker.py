@@ -1,0 +1,246 @@
+"""Handles journalled updates: in order per chat, each in one transaction that stores
+the user's changes, the replies (the outbox: `deliveries` rows of kind "reply") and the
+journal's "done" mark. The replies are then sent from the outbox; what cannot be sent now
+is left to the scheduler's dispatcher, which retries it with an apology for the delay.
+A crash at any point loses nothing: an unfinished update is handled again on the next
+start, and an outbox row whose send was interrupted goes out when its lease runs out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import ChatBlocked, ReplyChannel, RetryLater, TemporaryFailure
+from bot.channels.chat_lock import ChatLocks
+from bot.channels.flood import FloodGuard, Verdict
+from bot.clock import Clock
+from bot.db.inbound import DONE, UNREADABLE, Arrival, InboundRepository
+from bot.db.models import InboundUpdate
+from bot.db.repositories import UserRepository
+from bot.db.schedule import BLOCKED, CANCELLED, FAILED, SENT, DeliveryRepository
+from bot.inbound.events import Action, Decoded, Ignore, Notice, Reachability
+from handlers.router import Coach
+from handlers.types import Inbound, Reply
+from scheduler.store import hold_replies, postpone_replies, reactivate
+
+log = logging.getLogger(__name__)
+
+Decoder = Callable[[InboundUpdate], Awaitable[Decoded]]
+
+# Handling that fails for a reason outside the coach (the database is locked or gone)
+# is tried again after these pauses; after the last, the update waits for a restart.
+RETRY_PAUSES = (0.5, 1, 2, 4, 8, 15, 30)
+# How long an outbox row is held for the live send before the dispatcher may take it.
+SEND_LEASE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """Replies stored with the update that caused them, to be sent right after."""
+
+    user_id: int
+    chat_id: str
+    ids: list[int]
+    replies: list[Reply]
+    edit_target: str | None
+
+
+class InboundWorker:
+    def __init__(
+        self,
+        *,
+        channel: str,
+        bot_id: str,
+        sessions: async_sessionmaker[AsyncSession],
+        coach: Coach,
+        clock: Clock,
+        decode: Decoder,
+        replies: ReplyChannel,
+        flood: FloodGuard | None = None,
+    ) -> None:
+        self._channel = channel
+        self._bot_id = bot_id
+        self._sessions = sessions
+        self._coach = coach
+        self._clock = clock
+        self._decode = decode
+        self._replies = replies
+        self._flood = flood or FloodGuard()
+        self._chats = ChatLocks()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def busy(self) -> int:
+        """Updates accepted and not finished yet."""
+        return len(self._tasks)
+
+    def _journal(self, session: AsyncSession) -> InboundRepository:
+        return InboundRepository(session, self._channel, self._bot_id)
+
+    async def accept(self, arrivals: Sequence[Arrival]) -> int:
+        """Writes the arrivals to the journal and starts handling them. When this returns
+        they are committed, and only then may the platform be told they arrived; when it
+        raises, nothing was written and the platform must deliver them again. Returns how
+        many were new (not redeliveries)."""
+        async with self._sessions() as session, session.begin():
+            rows = await self._journal(session).record(arrivals, self._clock())
+        for row in rows:
+            # Judged on arrival, not after waiting for the chat's earlier messages.
+            self._start(row, self._flood.check(f"{self._channel}:{row.chat_id}"))
+        return len(rows)
+
+    async def recover(self) -> int:
+        """Starts the updates a previous run journalled and did not finish."""
+        async with self._sessions() as session:
+            rows = await self._journal(session).unfinished()
+        for row in rows:
+            self._start(row, Verdict.ALLOW)
+        if rows:
+            log.info("%s: resuming %d unfinished update(s)", self._channel, len(rows))
+        return len(rows)
+
+    async def oldest_waiting_age(self) -> timedelta | None:
+        async with self._sessions() as session:
+            oldest = await self._journal(session).oldest_pending()
+        return None if oldest is None else self._clock() - oldest
+
+    def _start(self, row: InboundUpdate, verdict: Verdict) -> None:
+        # Tasks start in journal order and queue on the chat's lock in that order, so a
+        # chat's updates are handled one by one, in order; other chats run alongside.
+        task = asyncio.create_task(self._run(row, verdict))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, seconds: float) -> bool:
+        """Waits for everything accepted to be handled and sent. What is still running
+        after `seconds` is cancelled; it stays in the journal and the outbox, and the
+        next start finishes it. True when nothing had to be cancelled."""
+        if not self._tasks:
+            return True
+        _, pending = await asyncio.wait(set(self._tasks), timeout=seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+            log.warning("%s: %d update(s) left for the next start", self._channel, len(pending))
+        return not pending
+
+    async def _run(self, row: InboundUpdate, verdict: Verdict) -> None:
+        async with self._chats.hold(row.chat_id or f"update:{row.id}"):
+            for pause in (*RETRY_PAUSES, None):
+                try:
+                    await self._handle(row, verdict)
+                    return
+                except Exception as error:
+                    if pause is None:
+                        log.error(
+                            "%s update %s: giving up until the next start (%s)",
+                            self._channel,
+                            row.platform_id,
+                            type(error).__name__,
+                        )
+                        return
+                    log.warning(
+                        "%s update %s: handling failed (%s), retrying in %s s",
+                        self._channel,
+                        row.platform_id,
+                        type(error).__name__,
+                        pause,
+                    )
+                    await asyncio.sleep(pause)
+
+    async def _handle(self, row: InboundUpdate, verdict: Verdict) -> None:
+        decoded = await self._decode(row)
+        await _best_effort(decoded.before, "before")
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            status = DONE if decoded.readable else UNREADABLE
+            if not await self._journal(session).claim(row.id, now, status):
+                return  # another process handled it meanwhile
+            outbox = await self._apply(session, decoded, verdict, now)
+        if outbox is not None:
+            await self._send(outbox)
+        await _best_effort(decoded.after, "after")
+
+    async def _apply(
+        self, session: AsyncSession, decoded: Decoded, verdict: Verdict, now: datetime
+    ) -> Outbox | None:
+        event = decoded.event
+        users = UserRepository(session)
+        if isinstance(event, Ignore):
+            return None
+        if isinstance(event, Reachability):
+            user = await users.find(self._channel, event.chat_id)
+            if user is not None:
+                if event.blocked:
+                    user.blocked = True
+                else:
+                    await reactivate(session, user, now)
+            return None
+        if isinstance(event, Notice):
+            chat_id, edit_target, name = event.chat_id, None, event.display_name
+            replies = [Reply(self._coach.library.messages.render(event.message))]
+        else:
+            inbound = event.inbound
+            chat_id, edit_target, name = inbound.chat_id, event.edit_target, inbound.display_name
+            replies = await self._coach_replies(session, event.inbound, verdict)
+        if not replies:
+            return None
+        user, _ = await users.get_or_create(self._channel, chat_id, name[:128], now)
+        ids = await hold_replies(session, user.id, replies, now, SEND_LEASE)
+        return Outbox(user.id, chat_id, ids, replies, edit_target)
+
+    async def _coach_replies(
+        self, session: AsyncSession, inbound: Inbound, verdict: Verdict
+    ) -> list[Reply]:
+        if verdict is Verdict.DROP:
+            return []
+        if verdict is Verdict.WARN:
+            return [Reply(self._coach.library.messages.render("flood_note"))]
+        return await self._coach.handle_in(session, inbound)
+
+    async def _send(self, outbox: Outbox) -> None:
+        chat_id, edit_target = outbox.chat_id, outbox.edit_target
+        for index, (row_id, reply) in enumerate(zip(outbox.ids, outbox.replies, strict=True)):
+            rest = outbox.ids[index:]
+            try:
+                await self._replies.reply(chat_id, reply, edit_target if index == 0 else None)
+            except ChatBlocked:
+                await self._finish(rest, CANCELLED, BLOCKED)
+                return
+            except (RetryLater, TemporaryFailure) as error:
+                # The sender has already retried a few times: the dispatcher takes over,
+                # with its own back-off, at its next tick.
+                wait = timedelta(seconds=error.seconds if isinstance(error, RetryLater) else 0)
+                log.warning(
+                    "%s chat %s: reply waits (%s)", self._channel, chat_id, type(error).__name__
+                )
+                async with self._sessions() as session, session.begin():
+                    at, reason = self._clock() + wait, type(error).__name__
+                    await postpone_replies(session, outbox.user_id, rest, at, reason)
+                return
+            except Exception as error:
+                log.error(
+                    "%s chat %s: reply failed: %s", self._channel, chat_id, type(error).__name__
+                )
+                await self._finish(rest, FAILED, type(error).__name__)
+                return
+            await self._finish([row_id], SENT)
+
+    async def _finish(self, ids: list[int], status: str, error: str = "") -> None:
+        async with self._sessions() as session, session.begin():
+            await DeliveryRepository(session).finish(ids, status, self._clock(), error)
+
+
+async def _best_effort(action: Action | None, what: str) -> None:
+    if action is None:
+        return
+    try:
+        await action()
+    except Exception as error:
+        log.warning("channel action %s failed: %s", what, type(error).__name__)

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # /healthz turns 503 when polling has not got through, or an update has waited to be
     # handled, for this long.
     inbound_stall_seconds: int = Field(default=120, ge=1)
+    # After SIGTERM: how long to finish what was fetched; the rest waits for the next start.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
 
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=1, le=65535)

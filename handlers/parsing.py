@@ -32,11 +32,24 @@ MODES = {"hr": "hr", "user": "user", "teknis": "user"}
 SKIP_WORDS = {"lewati", "skip", "nanti", "nanti saja", "lewat"}
 
 _TIME = re.compile(r"^(?:pukul\s+|jam\s+)?(\d{1,2})[:.](\d{2})$")
-_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
+_INVISIBLE = {
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    # Bidi controls: a right-to-left override would make a name or an echoed answer
+    # render reversed.
+    "\u061c",
+    "\u200e",
+    "\u200f",
+    *map(chr, range(0x202A, 0x202F)),
+    *map(chr, range(0x2066, 0x206A)),
+}
 
 
 def clean_text(text: str) -> str:
-    """NFC, no zero-width or control characters (newlines and tabs kept), trimmed."""
+    """NFC, no zero-width, bidi or control characters (newlines and tabs kept), trimmed."""
     text = unicodedata.normalize("NFC", text)
     kept = (
         ch

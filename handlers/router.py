@@ -159,25 +159,24 @@ class Coach:
         return self._library
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
-        """Handles one message in a transaction of its own."""
+        """Handles one message in a transaction of its own; a failure rolls it back and
+        gets an apology."""
         try:
             async with self._sessions() as session, session.begin():
                 return await self.handle_in(session, inbound)
         except Exception:
-            log.exception("storing the reply failed for %s chat %s", inbound.channel, inbound.chat_id)
-            return [Reply(self._library.messages.render("error"))]
+            # The user's text is not logged.
+            log.exception("handler failed for %s chat %s", inbound.channel, inbound.chat_id)
+            return [self.apology()]
 
     async def handle_in(self, session: AsyncSession, inbound: Inbound) -> list[Reply]:
         """Handles one message inside the caller's transaction, so the caller can store
-        more with it (the inbound journal's mark, the replies to send). A failing handler
-        leaves nothing behind (its savepoint is rolled back) and gets an apology."""
-        try:
-            async with session.begin_nested():
-                return await self._handle(session, inbound)
-        except Exception:
-            # The user's text is not logged.
-            log.exception("handler failed for %s chat %s", inbound.channel, inbound.chat_id)
-            return [Reply(self._library.messages.render("error"))]
+        more with it (the inbound journal's mark, the replies to send). When it raises,
+        the caller rolls back and may answer with `apology()`."""
+        return await self._handle(session, inbound)
+
+    def apology(self) -> Reply:
+        return Reply(self._library.messages.render("error"))
 
     async def _handle(self, session: AsyncSession, inbound: Inbound) -> list[Reply]:
         now = self._clock()

@@ -16,6 +16,8 @@ from content.loader import CONTENT_DIR
 from handlers.types import Inbound, Reply
 from tests.databases import create_database, drop_database, postgres_server
 
+pytest_plugins = ["tests.telegram_harness"]
+
 
 class FakeClock:
     def __init__(self, start: datetime) -> None:

@@ -59,9 +59,7 @@ class InboundRepository:
         ]
         statement = (
             upsert_insert(self._session, InboundUpdate)
-            .on_conflict_do_nothing(
-                index_elements=["channel", "bot_id", "platform_id", "digest"]
-            )
+            .on_conflict_do_nothing(index_elements=["channel", "bot_id", "platform_id", "digest"])
             .returning(InboundUpdate)
         )
         new: list[InboundUpdate] = []

@@ -89,6 +89,13 @@ class DeliveryRepository:
             ids.append(result.scalar_one())
         return ids
 
+    async def sending(self, ids: Sequence[int]) -> list[Delivery]:
+        """Of these rows, the ones still claimed for sending."""
+        rows = await self._session.scalars(
+            select(Delivery).where(Delivery.id.in_(list(ids)), Delivery.status == SENDING)
+        )
+        return list(rows)
+
     async def with_keys(self, keys: Sequence[str]) -> list[Delivery]:
         if not keys:
             return []

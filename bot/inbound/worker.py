@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import ChatBlocked, ReplyChannel, RetryLater, TemporaryFailure
@@ -24,6 +25,7 @@ from bot.db.models import InboundUpdate
 from bot.db.repositories import UserRepository
 from bot.db.schedule import BLOCKED, CANCELLED, FAILED, SENT, DeliveryRepository
 from bot.inbound.events import Action, Decoded, Ignore, Notice, Reachability
+from handlers.parsing import clean_text
 from handlers.router import Coach
 from handlers.types import Inbound, Reply
 from scheduler.store import hold_replies, postpone_replies, reactivate
@@ -157,18 +159,62 @@ class InboundWorker:
     async def _handle(self, row: InboundUpdate, verdict: Verdict) -> None:
         decoded = await self._decode(row)
         await _best_effort(decoded.before, "before")
+        # Once the transaction has begun it is seen through, even when shutdown cancels
+        # this task: cancelled half-way, a commit could land without anyone knowing the
+        # replies are waiting to be sent.
+        storing = asyncio.ensure_future(self._store_or_apologise(row, decoded, verdict))
+        try:
+            claimed, outbox = await asyncio.shield(storing)
+        except asyncio.CancelledError:
+            claimed, outbox = await storing
+            if outbox is not None:
+                await self._release(outbox)
+            raise
+        if not claimed:
+            return  # another process handled it meanwhile
+        if outbox is not None:
+            try:
+                await self._send(outbox)
+            except asyncio.CancelledError:
+                # Shutdown ran out of time: what was not sent goes out with the next
+                # start's dispatcher, not after the lease.
+                await asyncio.shield(self._release(outbox))
+                raise
+        await _best_effort(decoded.after, "after")
+
+    async def _store_or_apologise(
+        self, row: InboundUpdate, decoded: Decoded, verdict: Verdict
+    ) -> tuple[bool, Outbox | None]:
+        try:
+            return await self._store(row, decoded, verdict, failed=False)
+        except Exception as error:
+            if _is_outage(error):
+                raise  # the database, not the coach: the whole update is tried again
+            # The coach failed: its changes are rolled back and the user gets an apology
+            # (the user's text is not logged). If storing that fails too, the database
+            # is in trouble after all, and the update is tried again.
+            log.exception("%s update %s: handler failed", self._channel, row.platform_id)
+            return await self._store(row, decoded, verdict, failed=True)
+
+    async def _store(
+        self, row: InboundUpdate, decoded: Decoded, verdict: Verdict, failed: bool
+    ) -> tuple[bool, Outbox | None]:
+        """One transaction: the journal's mark first (on SQLite that takes the write lock
+        before anything is read), then the update's effects and its replies."""
         now = self._clock()
         async with self._sessions() as session, session.begin():
             status = DONE if decoded.readable else UNREADABLE
             if not await self._journal(session).claim(row.id, now, status):
-                return  # another process handled it meanwhile
-            outbox = await self._apply(session, decoded, verdict, now)
-        if outbox is not None:
-            await self._send(outbox)
-        await _best_effort(decoded.after, "after")
+                return False, None
+            return True, await self._apply(session, decoded, verdict, now, failed)
 
     async def _apply(
-        self, session: AsyncSession, decoded: Decoded, verdict: Verdict, now: datetime
+        self,
+        session: AsyncSession,
+        decoded: Decoded,
+        verdict: Verdict,
+        now: datetime,
+        failed: bool,
     ) -> Outbox | None:
         event = decoded.event
         users = UserRepository(session)
@@ -188,10 +234,13 @@ class InboundWorker:
         else:
             inbound = event.inbound
             chat_id, edit_target, name = inbound.chat_id, event.edit_target, inbound.display_name
-            replies = await self._coach_replies(session, event.inbound, verdict)
+            if failed:
+                replies = [self._coach.apology()]
+            else:
+                replies = await self._coach_replies(session, inbound, verdict)
         if not replies:
             return None
-        user, _ = await users.get_or_create(self._channel, chat_id, name[:128], now)
+        user, _ = await users.get_or_create(self._channel, chat_id, clean_text(name)[:128], now)
         ids = await hold_replies(session, user.id, replies, now, SEND_LEASE)
         return Outbox(user.id, chat_id, ids, replies, edit_target)
 
@@ -232,9 +281,26 @@ class InboundWorker:
                 return
             await self._finish([row_id], SENT)
 
+    async def _release(self, outbox: Outbox) -> None:
+        async with self._sessions() as session, session.begin():
+            deliveries = DeliveryRepository(session)
+            waiting = [row.id for row in await deliveries.sending(outbox.ids)]
+            await postpone_replies(session, outbox.user_id, waiting, self._clock(), "shutdown")
+
     async def _finish(self, ids: list[int], status: str, error: str = "") -> None:
         async with self._sessions() as session, session.begin():
             await DeliveryRepository(session).finish(ids, status, self._clock(), error)
+
+
+def _is_outage(error: Exception) -> bool:
+    """The database is unreachable, restarting or locked: worth waiting for, unlike a
+    handler's bug."""
+    if isinstance(error, OSError | TimeoutError):
+        return True
+    if isinstance(error, DBAPIError):
+        reason = str(error.orig).lower()
+        return error.connection_invalidated or "locked" in reason or "busy" in reason
+    return False
 
 
 async def _best_effort(action: Action | None, what: str) -> None:

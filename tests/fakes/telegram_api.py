@@ -391,6 +391,9 @@ class FakeTelegram:
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] | None = None
         self.blocked: set[int] = set()
+        self.left_chats: list[int] = []  # leaveChat calls, in order
+        # (time.monotonic(), update ids) of every getUpdates answer that carried updates.
+        self.batches: list[tuple[float, list[int]]] = []
         # Seconds to hold each call of a method before answering it (slow network).
         self.delays: dict[str, float] = {}
 
@@ -425,6 +428,7 @@ class FakeTelegram:
             "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
+            "leaveChat": self._leave_chat,
             "close": self._true,
             "logOut": self._true,
         }
@@ -887,12 +891,19 @@ class FakeTelegram:
             if generation != self._poll_generation:
                 raise _ApiError(409, POLL_TERMINATED)
             if self._updates or self._closing:
-                return [_copy(u) for u in self._updates[:limit]]
+                batch = [_copy(u) for u in self._updates[:limit]]
+                if batch:
+                    self.batches.append((time.monotonic(), [u["update_id"] for u in batch]))
+                return batch
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return []
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._updates_changed.wait(), remaining)
+
+    async def _leave_chat(self, params: Json) -> bool:
+        self.left_chats.append(self._chat_id(params))
+        return True
 
     async def _send_message(self, params: Json) -> Json:
         chat_id = self._chat_id(params)

@@ -160,12 +160,14 @@ class TelegramChannel:
 
     def _callback(self, query: CallbackQuery) -> Decoded:
         answer = self._answer(query)
-        message = query.message if isinstance(query.message, Message) else None
+        # A message too old for the bot to see is an InaccessibleMessage: it still says
+        # which chat the button was in, but can't be edited.
+        message = query.message
         if message is not None and message.chat.type != ChatType.PRIVATE:
             return Decoded(Ignore("group"), before=answer, after=self._leave(str(message.chat.id)))
         chat_id = str(message.chat.id if message is not None else query.from_user.id)
         inbound = Inbound(CHANNEL, chat_id, payload=query.data or "", display_name=_name(query))
-        target = str(message.message_id) if message is not None else None
+        target = str(message.message_id) if isinstance(message, Message) else None
         return Decoded(Handle(inbound, edit_target=target), before=answer)
 
     def _membership(self, update: ChatMemberUpdated) -> Decoded:
@@ -189,7 +191,9 @@ class TelegramChannel:
             if with_link:
                 me = await self._bot.me()
                 link = f"https://t.me/{me.username}?start={GROUP_START_PAYLOAD}"
-                await self._sender.send(chat_id, Reply(self._messages.render("group_only_private", link=link)))
+                await self._sender.send(
+                    chat_id, Reply(self._messages.render("group_only_private", link=link))
+                )
             await self._sender.call(chat_id, lambda: self._bot.leave_chat(chat_id=int(chat_id)))
             log.info("left a telegram group")
 

@@ -71,9 +71,10 @@ class TelegramPoller:
                     await self._journal(updates)
                 except PollFailed as error:
                     failures += 1
-                    pause = error.retry_after or BACKOFF_SECONDS[
-                        min(failures, len(BACKOFF_SECONDS)) - 1
-                    ]
+                    pause = (
+                        error.retry_after
+                        or BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS)) - 1]
+                    )
                     log.warning("telegram polling: %s; next try in %s s", error, pause)
                     await _sleep_unless(stop, pause)
                     continue
@@ -119,7 +120,9 @@ class TelegramPoller:
             raise PollFailed(f"HTTP {status}: no list of updates")
         updates = [u for u in result if isinstance(u, dict) and _has_id(u)]
         if len(updates) != len(result):
-            log.warning("telegram polling: %d update(s) without an id ignored", len(result) - len(updates))
+            log.warning(
+                "telegram polling: %d update(s) without an id ignored", len(result) - len(updates)
+            )
         return updates
 
 

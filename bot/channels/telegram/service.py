@@ -29,7 +29,6 @@ from scheduler.engine import SchedulerEngine
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE_SECONDS = 20.0
 POLLING_TIMEOUT_SECONDS = 30
 
 
@@ -72,9 +71,10 @@ class TelegramService:
         log.info("telegram chat %s blocked the bot", chat_id)
 
     def _probes(self, polling: bool) -> list[Probe]:
-        stall = self._app.settings.inbound_stall_seconds
+        settings = self._app.settings
 
         async def journal() -> str | None:
+            stall = settings.inbound_stall_seconds
             age = await self.worker.oldest_waiting_age()
             if age is not None and age.total_seconds() > stall:
                 return f"an update has waited {age.total_seconds():.0f} s to be handled"
@@ -82,7 +82,7 @@ class TelegramService:
 
         async def poller() -> str | None:
             stalled = self.poller.stalled_for()
-            if stalled > stall:
+            if stalled > settings.inbound_stall_seconds:
                 return f"telegram polling has not got through for {stalled:.0f} s"
             return None
 
@@ -99,11 +99,11 @@ class TelegramService:
     async def _finish(self) -> None:
         """Everything fetched is handled and sent, or left in the journal and the outbox
         for the next start; then the scheduler stops."""
-        await self.worker.drain(SHUTDOWN_GRACE_SECONDS)
+        await self.worker.drain(self._app.settings.shutdown_grace_seconds)
         await self.scheduler.stop()
 
     async def _serve(self, web_app: web.Application) -> web.AppRunner:
-        runner = web.AppRunner(web_app, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+        runner = web.AppRunner(web_app, shutdown_timeout=self._app.settings.shutdown_grace_seconds)
         await runner.setup()
         site = web.TCPSite(runner, self._app.settings.host, self._app.settings.port)
         await site.start()

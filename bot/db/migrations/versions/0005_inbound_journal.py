@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
@@ -31,9 +30,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("handled_at", sa.DateTime(timezone=True), nullable=True),
-        sa.UniqueConstraint(
-            "channel", "bot_id", "platform_id", "digest", name="uq_inbound_update"
-        ),
+        sa.UniqueConstraint("channel", "bot_id", "platform_id", "digest", name="uq_inbound_update"),
     )
     op.create_index("ix_inbound_status", "inbound", ["status"])
     op.create_index("ix_inbound_created_at", "inbound", ["created_at"])

@@ -5,6 +5,7 @@ and the offset moves past a batch only after the journal has it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -132,7 +133,5 @@ def _has_id(update: dict[str, Any]) -> bool:
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -13,6 +14,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
+from bot.app import App
+from bot.db.inbound import Arrival, InboundRepository
 from bot.db.models import InboundUpdate
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_harness import CHAT, WEBHOOK_SECRET, Running, local_webhook_url
@@ -29,17 +32,28 @@ def hidden_user_forward(fake: FakeTelegram, chat: int) -> dict[str, Any]:
     return update
 
 
+def empty_story_reply(fake: FakeTelegram, chat: int) -> dict[str, Any]:
+    """aiogram issue #1587: a reply to a story that Telegram sends as `story: {}`."""
+    update = fake.make_message_update(chat, "rahasia balasan")
+    origin = {"type": "user", "date": 1764547200, "sender_user": fake.user(8999)}
+    update["message"]["external_reply"] = {"origin": origin, "story": {}}
+    return update
+
+
 async def journal_rows(running: Running) -> list[InboundUpdate]:
     async with running.app.sessions() as session:
         return list(await session.scalars(select(InboundUpdate).order_by(InboundUpdate.id)))
 
 
+@pytest.mark.parametrize("unreadable", [hidden_user_forward, empty_story_reply])
 async def test_an_unreadable_update_does_not_stop_polling_for_everyone(
-    polling: Running, caplog: pytest.LogCaptureFixture
+    polling: Running,
+    caplog: pytest.LogCaptureFixture,
+    unreadable: Callable[[FakeTelegram, int], dict[str, Any]],
 ) -> None:
     fake = polling.fake
     with caplog.at_level(logging.INFO):
-        fake.push_update(hidden_user_forward(fake, CHAT))
+        fake.push_update(unreadable(fake, CHAT))
         for chat in OTHERS:
             fake.push_message(chat, "/bantuan")
         for chat in OTHERS:
@@ -49,8 +63,8 @@ async def test_an_unreadable_update_does_not_stop_polling_for_everyone(
     assert "Maaf, pesan itu belum bisa aku baca" in sorry["text"]
     statuses = [row.status for row in await journal_rows(polling)]
     assert statuses == ["unreadable"] + ["done"] * len(OTHERS)
-    unreadable = [r.getMessage() for r in caplog.records if "could not be read" in r.getMessage()]
-    assert len(unreadable) == 1 and "(message)" in unreadable[0]
+    lines = [r.getMessage() for r in caplog.records if "could not be read" in r.getMessage()]
+    assert len(lines) == 1 and "(message)" in lines[0]
     assert "rahasia" not in caplog.text and "Rina" not in caplog.text
 
 
@@ -193,3 +207,14 @@ async def test_healthz_turns_unhealthy_while_polling_cannot_get_through(
         else:
             raise AssertionError("/healthz never reported the stall")
     assert any("polling" in problem for problem in body["problems"])
+
+
+async def test_the_same_update_id_for_another_bot_is_another_update(app: App) -> None:
+    """A new token on the same database starts its update ids again."""
+    arrival = Arrival("1", '{"update_id": 1}', "7001", "message")
+    async with app.sessions() as session, session.begin():
+        old_bot = InboundRepository(session, "telegram", "111")
+        new_bot = InboundRepository(session, "telegram", "222")
+        assert len(await old_bot.record([arrival], app.clock())) == 1
+        assert len(await new_bot.record([arrival], app.clock())) == 1
+        assert await old_bot.record([arrival], app.clock()) == []  # a redelivery

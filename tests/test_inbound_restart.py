@@ -67,7 +67,7 @@ async def test_sigterm_after_a_batch_is_fetched_loses_nothing(
             for text in MESSAGES:
                 fake.push_message(chat, text)
         first = await start_bot(fake, database_url)
-        for _ in range(600):
+        for _ in range(6000):  # the process starts, migrates, sets its menu, polls
             if fake.batches:
                 break
             await asyncio.sleep(0.01)

@@ -1,5 +1,6 @@
-"""One update at a time per chat. aiogram handles updates concurrently; two quick taps
-from one user would otherwise race on that user's rows, and replies could cross."""
+"""One update at a time per chat. The inbound worker handles updates concurrently; two
+quick taps from one user would otherwise race on that user's rows, and replies could
+cross."""
 
 from __future__ import annotations
 

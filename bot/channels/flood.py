@@ -30,21 +30,24 @@ class FloodGuard:
         self,
         burst: int = 8,
         rate: float = 1.0,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._burst = burst
         self._rate = rate
-        self._monotonic = monotonic
+        self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
-    def check(self, chat_key: str) -> Verdict:
-        now = self._monotonic()
+    def check(self, chat_key: str, at: float | None = None) -> Verdict:
+        """`at` is when the message was sent, on the clock this guard was made with."""
+        now = self._clock() if at is None else at
         bucket = self._buckets.pop(chat_key, None) or _Bucket(float(self._burst), now)
         self._buckets[chat_key] = bucket
         if len(self._buckets) > MAX_TRACKED_CHATS:
             self._buckets.popitem(last=False)
-        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
-        bucket.updated = now
+        # Messages can come out of order (a backlog): time never runs backwards here.
+        elapsed = max(0.0, now - bucket.updated)
+        bucket.tokens = min(self._burst, bucket.tokens + elapsed * self._rate)
+        bucket.updated = max(now, bucket.updated)
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             bucket.warned = False

@@ -41,7 +41,8 @@ def create_engine(url: str) -> AsyncEngine:
     is_sqlite = make_url(url).get_backend_name() == "sqlite"
     if is_sqlite:
         _ensure_sqlite_directory(url)
-    engine = create_async_engine(url)
+    # Statement parameters hold what users wrote; a database error must not log them.
+    engine = create_async_engine(url, hide_parameters=True)
     if is_sqlite:
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
     return engine

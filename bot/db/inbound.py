@@ -15,7 +15,7 @@ from bot.db.engine import upsert_insert
 from bot.db.models import Delivery, InboundUpdate
 from bot.db.schedule import OPEN_STATUSES
 
-PENDING, DONE, UNREADABLE, GAVE_UP = "pending", "done", "unreadable", "gave_up"
+PENDING, DONE, UNREADABLE = "pending", "done", "unreadable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,7 @@ class Arrival:
     payload: str  # the raw body (JSON text), kept byte for byte
     chat_id: str = ""
     kind: str = ""
+    sent_at: float | None = None  # when the user sent it (Unix time), if the platform says
 
 
 def digest(payload: str) -> str:
@@ -80,17 +81,31 @@ class InboundRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def unfinished(self) -> list[InboundUpdate]:
+    async def unfinished(self, before: datetime | None = None) -> list[InboundUpdate]:
+        """Pending rows, oldest first; only those journalled before `before`, if given."""
+        query = select(InboundUpdate).where(
+            InboundUpdate.channel == self._channel,
+            InboundUpdate.bot_id == self._bot_id,
+            InboundUpdate.status == PENDING,
+        )
+        if before is not None:
+            query = query.where(InboundUpdate.created_at < before)
+        return list(await self._session.scalars(query.order_by(InboundUpdate.id)))
+
+    async def pending_among(self, arrivals: Sequence[Arrival]) -> list[InboundUpdate]:
+        """The arrivals that are already in the journal and still pending."""
+        keys = {(arrival.platform_id, digest(arrival.payload)) for arrival in arrivals}
         rows = await self._session.scalars(
             select(InboundUpdate)
             .where(
                 InboundUpdate.channel == self._channel,
                 InboundUpdate.bot_id == self._bot_id,
                 InboundUpdate.status == PENDING,
+                InboundUpdate.platform_id.in_([platform_id for platform_id, _ in keys]),
             )
             .order_by(InboundUpdate.id)
         )
-        return list(rows)
+        return [row for row in rows if (row.platform_id, row.digest) in keys]
 
     async def oldest_pending(self) -> datetime | None:
         return await self._session.scalar(

@@ -89,12 +89,23 @@ class DeliveryRepository:
             ids.append(result.scalar_one())
         return ids
 
-    async def sending(self, ids: Sequence[int]) -> list[Delivery]:
-        """Of these rows, the ones still claimed for sending."""
-        rows = await self._session.scalars(
-            select(Delivery).where(Delivery.id.in_(list(ids)), Delivery.status == SENDING)
+    async def renew_lease(self, row_id: int, until: datetime) -> bool:
+        """Extends the lease of a row still claimed for sending; False when it is not
+        (the lease ran out and the dispatcher took it, or it was finished)."""
+        result = await self._session.execute(
+            update(Delivery)
+            .where(Delivery.id == row_id, Delivery.status == SENDING)
+            .values(lease_until=until)
         )
-        return list(rows)
+        return bool(getattr(result, "rowcount", 0))
+
+    async def release_sending(self, ids: Sequence[int], at: datetime) -> None:
+        """Rows of these still claimed for sending go back to the dispatcher, due at `at`."""
+        await self._session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(list(ids)), Delivery.status == SENDING)
+            .values(status=PENDING, next_attempt_at=at, lease_until=None, last_error="shutdown")
+        )
 
     async def with_keys(self, keys: Sequence[str]) -> list[Delivery]:
         if not keys:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import ChatBlocked, ReplyChannel, RetryLater, TemporaryFailure
@@ -37,8 +39,15 @@ Decoder = Callable[[InboundUpdate], Awaitable[Decoded]]
 # Handling that fails for a reason outside the coach (the database is locked or gone)
 # is tried again after these pauses; after the last, the update waits for a restart.
 RETRY_PAUSES = (0.5, 1, 2, 4, 8, 15, 30)
-# How long an outbox row is held for the live send before the dispatcher may take it.
-SEND_LEASE = timedelta(minutes=2)
+# How long an outbox row is held for the live send before the dispatcher may take it;
+# renewed before each reply. Long enough for a backlog at 25 messages/s, or a 429 pause.
+SEND_LEASE = timedelta(minutes=10)
+# Updates handled at once; more would only queue for database connections.
+MAX_CONCURRENT = 32
+# Pending updates no task is running (given up on, journalled by a process that died)
+# are looked at this often, once they are this old.
+SWEEP_EVERY_SECONDS = 30.0
+SWEEP_AGE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +81,12 @@ class InboundWorker:
         self._clock = clock
         self._decode = decode
         self._replies = replies
-        self._flood = flood or FloodGuard()
+        # On Unix time, the clock of the platforms' message dates.
+        self._flood = flood or FloodGuard(clock=time.time)
         self._chats = ChatLocks()
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._running: set[int] = set()  # journal row ids with a task
 
     @property
     def busy(self) -> int:
@@ -90,10 +102,18 @@ class InboundWorker:
         raises, nothing was written and the platform must deliver them again. Returns how
         many were new (not redeliveries)."""
         async with self._sessions() as session, session.begin():
-            rows = await self._journal(session).record(arrivals, self._clock())
+            journal = self._journal(session)
+            rows = await journal.record(arrivals, self._clock())
+            # A redelivery of an update still pending (its first commit was reported as
+            # failed, or its task gave up) is started again unless a task runs it.
+            stuck = await journal.pending_among(arrivals) if len(rows) < len(arrivals) else []
+        sent_at = {arrival.platform_id: arrival.sent_at for arrival in arrivals}
         for row in rows:
-            # Judged on arrival, not after waiting for the chat's earlier messages.
-            self._start(row, self._flood.check(f"{self._channel}:{row.chat_id}"))
+            # Judged by when the user sent it: a backlog after downtime is not a flood.
+            key = f"{self._channel}:{row.chat_id}"
+            self._start(row, self._flood.check(key, sent_at.get(row.platform_id)))
+        for row in stuck:
+            self._start(row, Verdict.ALLOW)
         return len(rows)
 
     async def recover(self) -> int:
@@ -106,6 +126,20 @@ class InboundWorker:
             log.info("%s: resuming %d unfinished update(s)", self._channel, len(rows))
         return len(rows)
 
+    async def sweep_forever(self) -> None:
+        """Now and then, starts pending updates that no task is running: ones this
+        process gave up on while the database was down, or another process left."""
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_SECONDS)
+            try:
+                async with self._sessions() as session:
+                    rows = await self._journal(session).unfinished(self._clock() - SWEEP_AGE)
+            except Exception as error:
+                log.warning("%s: journal sweep failed: %s", self._channel, type(error).__name__)
+                continue
+            for row in rows:
+                self._start(row, Verdict.ALLOW)
+
     async def oldest_waiting_age(self) -> timedelta | None:
         async with self._sessions() as session:
             oldest = await self._journal(session).oldest_pending()
@@ -114,9 +148,17 @@ class InboundWorker:
     def _start(self, row: InboundUpdate, verdict: Verdict) -> None:
         # Tasks start in journal order and queue on the chat's lock in that order, so a
         # chat's updates are handled one by one, in order; other chats run alongside.
+        if row.id in self._running:
+            return
+        self._running.add(row.id)
         task = asyncio.create_task(self._run(row, verdict))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            self._running.discard(row.id)
+
+        task.add_done_callback(done)
 
     async def drain(self, seconds: float) -> bool:
         """Waits for everything accepted to be handled and sent. What is still running
@@ -128,12 +170,13 @@ class InboundWorker:
         for task in pending:
             task.cancel()
         if pending:
-            await asyncio.wait(pending)
+            # A transaction in flight is seen through; a database that hangs is not.
+            await asyncio.wait(pending, timeout=seconds + 5)
             log.warning("%s: %d update(s) left for the next start", self._channel, len(pending))
         return not pending
 
     async def _run(self, row: InboundUpdate, verdict: Verdict) -> None:
-        async with self._chats.hold(row.chat_id or f"update:{row.id}"):
+        async with self._chats.hold(row.chat_id or f"update:{row.id}"), self._slots:
             for pause in (*RETRY_PAUSES, None):
                 try:
                     await self._handle(row, verdict)
@@ -141,7 +184,7 @@ class InboundWorker:
                 except Exception as error:
                     if pause is None:
                         log.error(
-                            "%s update %s: giving up until the next start (%s)",
+                            "%s update %s: giving up for now (%s)",
                             self._channel,
                             row.platform_id,
                             type(error).__name__,
@@ -166,7 +209,10 @@ class InboundWorker:
         try:
             claimed, outbox = await asyncio.shield(storing)
         except asyncio.CancelledError:
-            claimed, outbox = await storing
+            try:
+                _, outbox = await storing
+            except Exception:
+                outbox = None  # rolled back: the update is still pending in the journal
             if outbox is not None:
                 await self._release(outbox)
             raise
@@ -257,6 +303,8 @@ class InboundWorker:
         chat_id, edit_target = outbox.chat_id, outbox.edit_target
         for index, (row_id, reply) in enumerate(zip(outbox.ids, outbox.replies, strict=True)):
             rest = outbox.ids[index:]
+            if not await self._renew(row_id):
+                return  # the lease ran out and the dispatcher has these now
             try:
                 await self._replies.reply(chat_id, reply, edit_target if index == 0 else None)
             except ChatBlocked:
@@ -274,32 +322,47 @@ class InboundWorker:
                     await postpone_replies(session, outbox.user_id, rest, at, reason)
                 return
             except Exception as error:
+                # This reply was refused (the sender logged why); the next ones may not be.
                 log.error(
                     "%s chat %s: reply failed: %s", self._channel, chat_id, type(error).__name__
                 )
-                await self._finish(rest, FAILED, type(error).__name__)
-                return
+                await self._finish([row_id], FAILED, type(error).__name__)
+                continue
             await self._finish([row_id], SENT)
+
+    async def _renew(self, row_id: int) -> bool:
+        async with self._sessions() as session, session.begin():
+            return await DeliveryRepository(session).renew_lease(row_id, self._clock() + SEND_LEASE)
 
     async def _release(self, outbox: Outbox) -> None:
         async with self._sessions() as session, session.begin():
-            deliveries = DeliveryRepository(session)
-            waiting = [row.id for row in await deliveries.sending(outbox.ids)]
-            await postpone_replies(session, outbox.user_id, waiting, self._clock(), "shutdown")
+            await DeliveryRepository(session).release_sending(outbox.ids, self._clock())
+            await DeliveryRepository(session).retry_waiting_replies(outbox.user_id, self._clock())
 
     async def _finish(self, ids: list[int], status: str, error: str = "") -> None:
         async with self._sessions() as session, session.begin():
             await DeliveryRepository(session).finish(ids, status, self._clock(), error)
 
 
+# PostgreSQL error classes that pass: connection (08), transaction rollback such as a
+# deadlock or a serialization failure (40), insufficient resources (53), operator
+# intervention such as a cancelled statement or a shutdown (57).
+PASSING_SQLSTATE_CLASSES = ("08", "40", "53", "57")
+
+
 def _is_outage(error: Exception) -> bool:
-    """The database is unreachable, restarting or locked: worth waiting for, unlike a
+    """The database is unreachable, busy or locked: worth waiting for, unlike a
     handler's bug."""
-    if isinstance(error, OSError | TimeoutError):
+    if isinstance(error, OSError | TimeoutError | PoolTimeout):
         return True
     if isinstance(error, DBAPIError):
-        reason = str(error.orig).lower()
-        return error.connection_invalidated or "locked" in reason or "busy" in reason
+        if error.connection_invalidated:
+            return True
+        sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        if isinstance(sqlstate, str):
+            return sqlstate[:2] in PASSING_SQLSTATE_CLASSES
+        reason = str(error.orig).lower()  # SQLite says it in words
+        return any(word in reason for word in ("locked", "busy", "disk i/o"))
     return False
 
 

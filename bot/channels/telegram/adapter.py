@@ -70,8 +70,9 @@ GROUP_START_PAYLOAD = "grup"
 
 def canonical_json(update: dict[str, Any]) -> str:
     """One spelling of an update, so that a redelivery has the same digest however it
-    came (polling or webhook)."""
-    return json.dumps(update, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    came (polling or webhook). ASCII: a lone surrogate (a broken emoji) stays an escape
+    that every database takes, instead of wedging the journal."""
+    return json.dumps(update, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
 
 
 def _chat_of(update: dict[str, Any]) -> tuple[str, str]:
@@ -96,11 +97,14 @@ def update_kind(update: dict[str, Any]) -> str:
 
 def arrival(update: dict[str, Any]) -> Arrival:
     chat_id, _ = _chat_of(update)
+    message = update.get("message")
+    date = message.get("date") if isinstance(message, dict) else None
     return Arrival(
         platform_id=str(update["update_id"]),
         payload=canonical_json(update),
         chat_id=chat_id,
         kind=update_kind(update),
+        sent_at=float(date) if isinstance(date, int) and not isinstance(date, bool) else None,
     )
 
 

@@ -61,6 +61,7 @@ class TelegramService:
             app.sessions, app.coach.library, {CHANNEL: self.channel}, app.clock
         )
         self._stop = asyncio.Event()
+        self._sweeper: asyncio.Task[None] | None = None
         self.stopped = asyncio.Event()
 
     async def _mark_blocked(self, chat_id: str) -> None:
@@ -94,11 +95,14 @@ class TelegramService:
         except Exception as error:
             log.warning("could not set the telegram command menu: %s", type(error).__name__)
         await self.worker.recover()
+        self._sweeper = asyncio.create_task(self.worker.sweep_forever())
         self.scheduler.start()
 
     async def _finish(self) -> None:
         """Everything fetched is handled and sent, or left in the journal and the outbox
         for the next start; then the scheduler stops."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         await self.worker.drain(self._app.settings.shutdown_grace_seconds)
         await self.scheduler.stop()
 
@@ -125,13 +129,20 @@ class TelegramService:
         """Long polling, with /healthz served beside it. Returns after SIGTERM/SIGINT (or
         `stop_polling()`), once what was fetched is handled."""
         runner = await self._serve(build_web_app(self._app.engine, self._probes(polling=True)))
+        started = False
         try:
             with self._signals(handle_signals):
-                await self.sender.call("", lambda: self.bot.delete_webhook())
+                try:
+                    await self.sender.call("", lambda: self.bot.delete_webhook())
+                except Exception as error:
+                    # Polling then gets 409 and backs off, and /healthz says so.
+                    log.warning("could not remove the telegram webhook: %s", type(error).__name__)
                 await self._start()
+                started = True
                 await self.poller.run(self._stop)
-                await self._finish()
         finally:
+            if started:
+                await self._finish()
             await runner.cleanup()
             await self.bot.session.close()
             self.stopped.set()
@@ -146,10 +157,12 @@ class TelegramService:
             self._stop = stop
         web_app = build_web_app(self._app.engine, self._probes(polling=False))
         web_app.router.add_post(TELEGRAM_WEBHOOK_PATH, webhook_handler(secret, self.worker.accept))
-        runner = await self._serve(web_app)
+        # The last run's unfinished updates first, so that a chat's new ones queue after.
+        await self._start()
+        runner: web.AppRunner | None = None
         try:
             with self._signals(True):
-                await self._start()
+                runner = await self._serve(web_app)
                 await self.sender.call(
                     "",
                     lambda: self.bot.set_webhook(
@@ -162,9 +175,10 @@ class TelegramService:
                 await self._stop.wait()
                 # No new requests; the ones being journalled finish first.
                 await runner.cleanup()
-                await self._finish()
         finally:
-            await runner.cleanup()
+            await self._finish()
+            if runner is not None:
+                await runner.cleanup()
             await self.bot.session.close()
             self.stopped.set()
 

@@ -13,16 +13,23 @@ log = logging.getLogger(__name__)
 
 async def run_channels(settings: Settings) -> int:
     redact.install(settings.secret_values())
-    if not settings.telegram_enabled:
-        log.error("WhatsApp is not built yet; set TELEGRAM_BOT_TOKEN to run the bot")
-        return 2
     if settings.telegram_webhook_url and settings.telegram_webhook_secret is None:
         log.error("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_WEBHOOK_URL is set")
         return 2
+    if settings.whatsapp_enabled and (
+        settings.whatsapp_app_secret is None or settings.whatsapp_verify_token is None
+    ):
+        log.error("WhatsApp needs WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN as well")
+        return 2
     from bot.channels.telegram.service import TelegramService
+    from bot.channels.whatsapp.service import WhatsAppService
 
     async with open_app(settings) as app:
-        service = TelegramService(app)
+        whatsapp = [WhatsAppService(app)] if settings.whatsapp_enabled else []
+        if not settings.telegram_enabled:
+            await whatsapp[0].run()
+            return 0
+        service = TelegramService(app, companions=whatsapp)
         if settings.telegram_webhook_url:
             await service.run_webhook()
         else:

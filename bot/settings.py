@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_api_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
+    # The approved template a scheduled message becomes outside the 24-hour window.
+    whatsapp_template_reengage: str = "mulai_latihan"
+    whatsapp_template_language: str = "id"
+    whatsapp_messages_per_second: float = Field(default=80, gt=0)
+    # Between two scheduled messages to one user (Meta's pair limit, error 131056).
+    whatsapp_pair_interval_seconds: float = Field(default=6, ge=0)
 
     # /healthz turns 503 when polling has not got through, or an update has waited to be
     # handled, for this long.

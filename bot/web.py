@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 HEALTH_PATH = "/healthz"
 TELEGRAM_WEBHOOK_PATH = "/webhook/telegram"
+WHATSAPP_WEBHOOK_PATH = "/webhook/whatsapp"
 
 # A health probe returns what is wrong, or None when all is well.
 Probe = Callable[[], Awaitable[str | None]]

@@ -135,6 +135,10 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         "unreadable_update": set(),
         "document_not_supported": set(),
         "group_only_private": {"link"},
+        "wa_choose": set(),
+        "wa_list_button": set(),
+        "wa_template_mulai_latihan": set(),
+        "wa_template_button": set(),
         # Telegram's command menu
         "cmd_start": set(),
         "cmd_mode": set(),

@@ -121,7 +121,7 @@ class Dispatcher:
         ids = [r.id for r in to_send]
         channel = self._channels[user.channel]
         try:
-            await channel.deliver(user.external_id, reply)
+            ref = await channel.deliver(user.external_id, reply)
         except ChatBlocked:
             async with self._sessions() as session, session.begin():
                 deliveries = DeliveryRepository(session)
@@ -152,7 +152,7 @@ class Dispatcher:
                 await deliveries.retry_later(again, retry_at, type(error).__name__)
             return 0
         async with self._sessions() as session, session.begin():
-            await DeliveryRepository(session).finish(ids, SENT, self._clock())
+            await DeliveryRepository(session).finish(ids, SENT, self._clock(), ref=ref or "")
             fresh = await session.get(User, user_id)
             if fresh is not None:
                 await effects.apply(session, fresh, self._clock())

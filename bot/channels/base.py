@@ -25,12 +25,14 @@ class TemporaryFailure(Exception):
 
 
 class OutboundChannel(Protocol):
-    async def deliver(self, chat_id: str, reply: Reply) -> None:
-        """Sends a message the bot sends on its own (the scheduler's way out)."""
+    async def deliver(self, chat_id: str, reply: Reply) -> str | None:
+        """Sends a message the bot sends on its own (the scheduler's way out). Returns
+        the platform's id of the message, when later statuses will refer to it."""
 
 
 class ReplyChannel(OutboundChannel, Protocol):
-    async def reply(self, chat_id: str, reply: Reply, edit_target: str | None) -> None:
+    async def reply(self, chat_id: str, reply: Reply, edit_target: str | None) -> str | None:
         """Answers the user right away; may replace `edit_target` (the message whose
         button was tapped) instead of sending a new message. Raises `ChatBlocked`,
-        `RetryLater` or `TemporaryFailure` when it could not."""
+        `RetryLater` or `TemporaryFailure` when it could not. Returns the platform's id
+        of the message, as `deliver` does."""

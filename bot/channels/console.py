@@ -58,9 +58,10 @@ class ConsoleChat:
         for reply in replies:
             print(render(reply), end="\n\n", file=self._output, flush=True)
 
-    async def deliver(self, chat_id: str, reply: Reply) -> None:
+    async def deliver(self, chat_id: str, reply: Reply) -> str | None:
         """Scheduled messages that fall due while the chat is open."""
         self._show([reply])
+        return None
 
 
 def make_chat(coach: Coach, stdout: TextIO = sys.stdout) -> ConsoleChat:

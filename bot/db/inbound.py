@@ -27,6 +27,10 @@ class Arrival:
     chat_id: str = ""
     kind: str = ""
     sent_at: float | None = None  # when the user sent it (Unix time), if the platform says
+    from_user: bool = True  # False for a platform's own report (a delivery status)
+    # What tells a redelivery from a new update with the same id; by default the
+    # payload's digest. WhatsApp's ids are never reused, so there it is "".
+    key: str | None = None
 
 
 def digest(payload: str) -> str:
@@ -49,7 +53,7 @@ class InboundRepository:
                 "channel": self._channel,
                 "bot_id": self._bot_id,
                 "platform_id": arrival.platform_id,
-                "digest": digest(arrival.payload),
+                "digest": digest(arrival.payload) if arrival.key is None else arrival.key,
                 "chat_id": arrival.chat_id[:64],
                 "kind": arrival.kind[:32],
                 "payload": arrival.payload,
@@ -94,7 +98,10 @@ class InboundRepository:
 
     async def pending_among(self, arrivals: Sequence[Arrival]) -> list[InboundUpdate]:
         """The arrivals that are already in the journal and still pending."""
-        keys = {(arrival.platform_id, digest(arrival.payload)) for arrival in arrivals}
+        keys = {
+            (arrival.platform_id, digest(arrival.payload) if arrival.key is None else arrival.key)
+            for arrival in arrivals
+        }
         rows = await self._session.scalars(
             select(InboundUpdate)
             .where(

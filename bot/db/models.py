@@ -52,6 +52,9 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
+    # The user's other id on the channel, where it has two: on WhatsApp the phone number
+    # of a user who is keyed by their business-scoped user id.
+    alt_external_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     display_name: Mapped[str] = mapped_column(String(128), default="")
     role: Mapped[str] = mapped_column(String(16), default="umum")
     mode: Mapped[str] = mapped_column(String(8), default="hr")
@@ -140,6 +143,8 @@ class Delivery(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_error: Mapped[str] = mapped_column(String(200), default="")
+    # The platform's id of the message sent (a WhatsApp wamid), for its later statuses.
+    sent_ref: Mapped[str] = mapped_column(String(128), default="", server_default="", index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

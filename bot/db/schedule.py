@@ -230,13 +230,22 @@ class DeliveryRepository:
         )
         return list(claimed)
 
-    async def finish(self, ids: Sequence[int], status: str, now: datetime, error: str = "") -> None:
+    async def finish(
+        self, ids: Sequence[int], status: str, now: datetime, error: str = "", ref: str = ""
+    ) -> None:
         values: dict[str, Any] = {"status": status, "lease_until": None, "last_error": error[:200]}
         if status == SENT:
             values["sent_at"] = now
+            values["sent_ref"] = ref[:128]
         await self._session.execute(
             update(Delivery).where(Delivery.id.in_(list(ids))).values(values)
         )
+
+    async def with_ref(self, ref: str) -> list[Delivery]:
+        """The rows sent as the platform's message `ref`."""
+        if not ref:
+            return []
+        return list(await self._session.scalars(select(Delivery).where(Delivery.sent_ref == ref)))
 
     async def retry_later(self, ids: Sequence[int], at: datetime, error: str) -> None:
         await self._session.execute(

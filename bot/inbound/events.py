@@ -36,13 +36,25 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusReport:
+    """The platform's later word on a message the bot sent (`ref`, its id): it failed
+    because the user can't be reached ("unreachable"), failed for another reason
+    ("failed", with `reason`), or arrived ("delivered": nothing to do)."""
+
+    chat_id: str
+    ref: str
+    outcome: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Ignore:
     """Nothing for the coach: a service message, a group, an update kind we don't use."""
 
     reason: str
 
 
-Event = Handle | Reachability | Notice | Ignore
+Event = Handle | Reachability | Notice | StatusReport | Ignore
 Action = Callable[[], Awaitable[None]]
 
 

@@ -25,8 +25,8 @@ from bot.clock import Clock
 from bot.db.inbound import DONE, UNREADABLE, Arrival, InboundRepository
 from bot.db.models import InboundUpdate
 from bot.db.repositories import UserRepository
-from bot.db.schedule import BLOCKED, CANCELLED, FAILED, SENT, DeliveryRepository
-from bot.inbound.events import Action, Decoded, Ignore, Notice, Reachability
+from bot.db.schedule import BLOCKED, CANCELLED, FAILED, SENT, UNREACHABLE, DeliveryRepository
+from bot.inbound.events import Action, Decoded, Ignore, Notice, Reachability, StatusReport
 from handlers.parsing import clean_text
 from handlers.router import Coach
 from handlers.types import Inbound, Reply
@@ -108,10 +108,16 @@ class InboundWorker:
             # failed, or its task gave up) is started again unless a task runs it.
             stuck = await journal.pending_among(arrivals) if len(rows) < len(arrivals) else []
         sent_at = {arrival.platform_id: arrival.sent_at for arrival in arrivals}
+        from_user = {arrival.platform_id: arrival.from_user for arrival in arrivals}
         for row in rows:
             # Judged by when the user sent it: a backlog after downtime is not a flood.
             key = f"{self._channel}:{row.chat_id}"
-            self._start(row, self._flood.check(key, sent_at.get(row.platform_id)))
+            verdict = (
+                self._flood.check(key, sent_at.get(row.platform_id))
+                if from_user.get(row.platform_id, True)
+                else Verdict.ALLOW
+            )
+            self._start(row, verdict)
         for row in stuck:
             self._start(row, Verdict.ALLOW)
         return len(rows)
@@ -266,6 +272,9 @@ class InboundWorker:
         users = UserRepository(session)
         if isinstance(event, Ignore):
             return None
+        if isinstance(event, StatusReport):
+            await self._apply_status(session, event, now)
+            return None
         if isinstance(event, Reachability):
             user = await users.find(self._channel, event.chat_id)
             if user is not None:
@@ -290,6 +299,24 @@ class InboundWorker:
         ids = await hold_replies(session, user.id, replies, now, SEND_LEASE)
         return Outbox(user.id, chat_id, ids, replies, edit_target)
 
+    async def _apply_status(
+        self, session: AsyncSession, event: StatusReport, now: datetime
+    ) -> None:
+        """A message marked sent can still fail later; its row says so, and a user who
+        can't be reached is treated like one who blocked the bot."""
+        if event.outcome == "delivered":
+            return
+        deliveries = DeliveryRepository(session)
+        ids = [row.id for row in await deliveries.with_ref(event.ref)]
+        if event.outcome == "unreachable":
+            await deliveries.finish(ids, CANCELLED, now, UNREACHABLE)
+            user = await UserRepository(session).find(self._channel, event.chat_id)
+            if user is not None:
+                user.blocked = True
+                await deliveries.cancel_pending(user.id, reason=UNREACHABLE)
+        else:
+            await deliveries.finish(ids, FAILED, now, event.reason)
+
     async def _coach_replies(
         self, session: AsyncSession, inbound: Inbound, verdict: Verdict
     ) -> list[Reply]:
@@ -306,7 +333,7 @@ class InboundWorker:
             if not await self._renew(row_id):
                 return  # the lease ran out and the dispatcher has these now
             try:
-                await self._replies.reply(chat_id, reply, edit_target if index == 0 else None)
+                ref = await self._replies.reply(chat_id, reply, edit_target if index == 0 else None)
             except ChatBlocked:
                 await self._finish(rest, CANCELLED, BLOCKED)
                 return
@@ -315,7 +342,10 @@ class InboundWorker:
                 # with its own back-off, at its next tick.
                 wait = timedelta(seconds=error.seconds if isinstance(error, RetryLater) else 0)
                 log.warning(
-                    "%s chat %s: reply waits (%s)", self._channel, chat_id, type(error).__name__
+                    "%s user %s: reply waits (%s)",
+                    self._channel,
+                    outbox.user_id,
+                    type(error).__name__,
                 )
                 async with self._sessions() as session, session.begin():
                     at, reason = self._clock() + wait, type(error).__name__
@@ -324,11 +354,14 @@ class InboundWorker:
             except Exception as error:
                 # This reply was refused (the sender logged why); the next ones may not be.
                 log.error(
-                    "%s chat %s: reply failed: %s", self._channel, chat_id, type(error).__name__
+                    "%s user %s: reply failed: %s",
+                    self._channel,
+                    outbox.user_id,
+                    type(error).__name__,
                 )
                 await self._finish([row_id], FAILED, type(error).__name__)
                 continue
-            await self._finish([row_id], SENT)
+            await self._finish([row_id], SENT, ref=ref or "")
 
     async def _renew(self, row_id: int) -> bool:
         async with self._sessions() as session, session.begin():
@@ -339,9 +372,9 @@ class InboundWorker:
             await DeliveryRepository(session).release_sending(outbox.ids, self._clock())
             await DeliveryRepository(session).retry_waiting_replies(outbox.user_id, self._clock())
 
-    async def _finish(self, ids: list[int], status: str, error: str = "") -> None:
+    async def _finish(self, ids: list[int], status: str, error: str = "", ref: str = "") -> None:
         async with self._sessions() as session, session.begin():
-            await DeliveryRepository(session).finish(ids, status, self._clock(), error)
+            await DeliveryRepository(session).finish(ids, status, self._clock(), error, ref)
 
 
 # PostgreSQL error classes that pass: connection (08), transaction rollback such as a

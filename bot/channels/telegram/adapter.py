@@ -203,12 +203,13 @@ class TelegramChannel:
 
         return leave
 
-    async def reply(self, chat_id: str, reply: Reply, edit_target: str | None) -> None:
+    async def reply(self, chat_id: str, reply: Reply, edit_target: str | None) -> str | None:
+        # Telegram reports nothing about a message later, so no id is kept.
         try:
             if edit_target is not None and reply.edit:
                 try:
                     if await self._sender.edit(chat_id, int(edit_target), reply):
-                        return
+                        return None
                 except TelegramBadRequest:
                     pass  # too old to edit: a fresh message reads just as well
             await self._sender.send(chat_id, reply)
@@ -216,6 +217,8 @@ class TelegramChannel:
             raise RetryLater(error.retry_after) from None
         except TransientTelegramError as error:
             raise TemporaryFailure(str(error)) from None
+        return None
 
-    async def deliver(self, chat_id: str, reply: Reply) -> None:
+    async def deliver(self, chat_id: str, reply: Reply) -> str | None:
         await self._sender.deliver(chat_id, reply)
+        return None

@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Protocol
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -32,13 +33,28 @@ log = logging.getLogger(__name__)
 POLLING_TIMEOUT_SECONDS = 30
 
 
+class Companion(Protocol):
+    """Another channel served from the same process and web app (WhatsApp)."""
+
+    def add_routes(self, web_app: web.Application) -> None: ...
+    def probes(self) -> list[Probe]: ...
+    async def start(self) -> None: ...
+    async def finish(self) -> None: ...
+
+
 class TelegramService:
-    def __init__(self, app: App, polling_timeout: int = POLLING_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        app: App,
+        polling_timeout: int = POLLING_TIMEOUT_SECONDS,
+        companions: Sequence[Companion] = (),
+    ) -> None:
         settings = app.settings
         if settings.telegram_bot_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         token = settings.telegram_bot_token.get_secret_value()
         self._app = app
+        self._companions = list(companions)
         self.bot = Bot(
             token,
             session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url)),
@@ -87,7 +103,14 @@ class TelegramService:
                 return f"telegram polling has not got through for {stalled:.0f} s"
             return None
 
-        return [journal, poller] if polling else [journal]
+        own = [journal, poller] if polling else [journal]
+        return own + [probe for companion in self._companions for probe in companion.probes()]
+
+    def _web_app(self, polling: bool) -> web.Application:
+        web_app = build_web_app(self._app.engine, self._probes(polling))
+        for companion in self._companions:
+            companion.add_routes(web_app)
+        return web_app
 
     async def _start(self) -> None:
         try:
@@ -97,6 +120,8 @@ class TelegramService:
         await self.worker.recover()
         self._sweeper = asyncio.create_task(self.worker.sweep_forever())
         self.scheduler.start()
+        for companion in self._companions:
+            await companion.start()
 
     async def _finish(self) -> None:
         """Everything fetched is handled and sent, or left in the journal and the outbox
@@ -105,6 +130,8 @@ class TelegramService:
             self._sweeper.cancel()
         await self.worker.drain(self._app.settings.shutdown_grace_seconds)
         await self.scheduler.stop()
+        for companion in self._companions:
+            await companion.finish()
 
     async def _serve(self, web_app: web.Application) -> web.AppRunner:
         runner = web.AppRunner(web_app, shutdown_timeout=self._app.settings.shutdown_grace_seconds)
@@ -128,7 +155,7 @@ class TelegramService:
     async def run_polling(self, handle_signals: bool = True) -> None:
         """Long polling, with /healthz served beside it. Returns after SIGTERM/SIGINT (or
         `stop_polling()`), once what was fetched is handled."""
-        runner = await self._serve(build_web_app(self._app.engine, self._probes(polling=True)))
+        runner = await self._serve(self._web_app(polling=True))
         started = False
         try:
             with self._signals(handle_signals):
@@ -155,7 +182,7 @@ class TelegramService:
         secret = settings.telegram_webhook_secret.get_secret_value()
         if stop is not None:
             self._stop = stop
-        web_app = build_web_app(self._app.engine, self._probes(polling=False))
+        web_app = self._web_app(polling=False)
         web_app.router.add_post(TELEGRAM_WEBHOOK_PATH, webhook_handler(secret, self.worker.accept))
         # The last run's unfinished updates first, so that a chat's new ones queue after.
         await self._start()

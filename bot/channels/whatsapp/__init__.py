@@ -1,0 +1,1 @@
+"""The WhatsApp channel, on the Cloud API."""

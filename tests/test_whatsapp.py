@@ -388,3 +388,29 @@ async def test_a_refused_scheduled_message_keeps_its_row(
     if code == 190:
         assert "WHATSAPP_ACCESS_TOKEN" in caplog.text
         assert whatsapp.fake.access_token not in caplog.text
+
+
+async def test_telegram_and_whatsapp_from_one_process(database_url: str) -> None:
+    from bot.channels.telegram.service import TelegramService
+    from tests.fakes.telegram_api import FakeTelegram
+
+    async with FakeWhatsApp() as fake, FakeTelegram() as telegram:
+        settings = settings_for(fake, database_url)
+        settings.telegram_bot_token = SecretStr(telegram.token)
+        settings.telegram_api_url = telegram.base_url
+        async with open_app(settings) as app:
+            service = TelegramService(app, polling_timeout=1, companions=[WhatsAppService(app)])
+            task = asyncio.create_task(service.run_polling(handle_signals=False))
+            url = f"http://127.0.0.1:{settings.port}/webhook/whatsapp"
+            try:
+                await wait_until_serving(fake, url)
+                status, _ = await fake.post_webhook(url, fake.text_payload(PHONE, "bantuan"))
+                assert status == 200
+                telegram.push_message(7001, "/bantuan")
+                (on_whatsapp,) = await fake.wait_for_sent(1, PHONE)
+                (on_telegram,) = await telegram.wait_for_sent(1, 7001)
+            finally:
+                await service.stop_polling()
+                await asyncio.wait_for(task, 30)
+    assert "/latihan" in body_of(on_whatsapp)
+    assert "/latihan" in on_telegram["text"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from handlers.types import Reply
@@ -31,8 +32,14 @@ class OutboundChannel(Protocol):
 
 
 class ReplyChannel(OutboundChannel, Protocol):
-    async def reply(self, chat_id: str, reply: Reply, edit_target: str | None) -> str | None:
-        """Answers the user right away; may replace `edit_target` (the message whose
-        button was tapped) instead of sending a new message. Raises `ChatBlocked`,
-        `RetryLater` or `TemporaryFailure` when it could not. Returns the platform's id
-        of the message, as `deliver` does."""
+    # True: the replies to one update are handed over together, to be merged into as
+    # few messages as read naturally; False: one at a time.
+    merges_replies: bool
+
+    async def reply(
+        self, chat_id: str, replies: Sequence[Reply], edit_target: str | None
+    ) -> str | None:
+        """Answers the user right away; the first reply may replace `edit_target` (the
+        message whose button was tapped) instead of sending a new message. Raises
+        `ChatBlocked`, `RetryLater` or `TemporaryFailure` when it could not. Returns the
+        platform's id of the (first) message, as `deliver` does."""

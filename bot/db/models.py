@@ -146,6 +146,9 @@ class Delivery(Base):
     # The platform's id of the message sent (a WhatsApp wamid), for its later statuses.
     sent_ref: Mapped[str] = mapped_column(String(128), default="", server_default="", index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # When the platform reported the message delivered to the phone, and read.
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

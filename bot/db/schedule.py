@@ -89,15 +89,15 @@ class DeliveryRepository:
             ids.append(result.scalar_one())
         return ids
 
-    async def renew_lease(self, row_id: int, until: datetime) -> bool:
-        """Extends the lease of a row still claimed for sending; False when it is not
-        (the lease ran out and the dispatcher took it, or it was finished)."""
+    async def renew_lease(self, ids: Sequence[int], until: datetime) -> bool:
+        """Extends the lease of rows still claimed for sending; False when one of them is
+        not (the lease ran out and the dispatcher took it, or it was finished)."""
         result = await self._session.execute(
             update(Delivery)
-            .where(Delivery.id == row_id, Delivery.status == SENDING)
+            .where(Delivery.id.in_(list(ids)), Delivery.status == SENDING)
             .values(lease_until=until)
         )
-        return bool(getattr(result, "rowcount", 0))
+        return getattr(result, "rowcount", 0) == len(ids)
 
     async def release_sending(self, ids: Sequence[int], at: datetime) -> None:
         """Rows of these still claimed for sending go back to the dispatcher, due at `at`."""
@@ -240,6 +240,17 @@ class DeliveryRepository:
         await self._session.execute(
             update(Delivery).where(Delivery.id.in_(list(ids))).values(values)
         )
+
+    async def record_receipt(self, ref: str, outcome: str, now: datetime) -> None:
+        """The platform says message `ref` reached the phone ("delivered") or was read."""
+        if not ref or outcome not in ("delivered", "read"):
+            return
+        rows = update(Delivery).where(Delivery.sent_ref == ref)
+        await self._session.execute(
+            rows.where(Delivery.delivered_at.is_(None)).values(delivered_at=now)
+        )
+        if outcome == "read":
+            await self._session.execute(rows.where(Delivery.read_at.is_(None)).values(read_at=now))
 
     async def with_ref(self, ref: str) -> list[Delivery]:
         """The rows sent as the platform's message `ref`."""

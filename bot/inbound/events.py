@@ -37,9 +37,9 @@ class Notice:
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:
-    """The platform's later word on a message the bot sent (`ref`, its id): it failed
-    because the user can't be reached ("unreachable"), failed for another reason
-    ("failed", with `reason`), or arrived ("delivered": nothing to do)."""
+    """The platform's later word on a message the bot sent (`ref`, its id): it was
+    "sent", "delivered" or "read", or it failed because the user can't be reached
+    ("unreachable") or for another reason ("failed", with `reason`)."""
 
     chat_id: str
     ref: str

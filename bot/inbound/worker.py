@@ -304,9 +304,10 @@ class InboundWorker:
     ) -> None:
         """A message marked sent can still fail later; its row says so, and a user who
         can't be reached is treated like one who blocked the bot."""
-        if event.outcome == "delivered":
-            return
         deliveries = DeliveryRepository(session)
+        if event.outcome in ("sent", "delivered", "read"):
+            await deliveries.record_receipt(event.ref, event.outcome, now)
+            return
         ids = [row.id for row in await deliveries.with_ref(event.ref)]
         if event.outcome == "unreachable":
             await deliveries.finish(ids, CANCELLED, now, UNREACHABLE)
@@ -327,13 +328,26 @@ class InboundWorker:
         return await self._coach.handle_in(session, inbound)
 
     async def _send(self, outbox: Outbox) -> None:
+        """Sends the outbox, one reply at a time, or all together where the channel
+        merges replies into fewer messages (WhatsApp)."""
         chat_id, edit_target = outbox.chat_id, outbox.edit_target
-        for index, (row_id, reply) in enumerate(zip(outbox.ids, outbox.replies, strict=True)):
-            rest = outbox.ids[index:]
-            if not await self._renew(row_id):
+        count = len(outbox.ids)
+        parts = (
+            [range(count)]
+            if self._replies.merges_replies
+            else [range(i, i + 1) for i in range(count)]
+        )
+        for part in parts:
+            ids = [outbox.ids[i] for i in part]
+            rest = outbox.ids[part.start :]
+            if not await self._renew(ids):
                 return  # the lease ran out and the dispatcher has these now
             try:
-                ref = await self._replies.reply(chat_id, reply, edit_target if index == 0 else None)
+                ref = await self._replies.reply(
+                    chat_id,
+                    [outbox.replies[i] for i in part],
+                    edit_target if part.start == 0 else None,
+                )
             except ChatBlocked:
                 await self._finish(rest, CANCELLED, BLOCKED)
                 return
@@ -359,13 +373,13 @@ class InboundWorker:
                     outbox.user_id,
                     type(error).__name__,
                 )
-                await self._finish([row_id], FAILED, type(error).__name__)
+                await self._finish(ids, FAILED, type(error).__name__)
                 continue
-            await self._finish([row_id], SENT, ref=ref or "")
+            await self._finish(ids, SENT, ref=ref or "")
 
-    async def _renew(self, row_id: int) -> bool:
+    async def _renew(self, ids: list[int]) -> bool:
         async with self._sessions() as session, session.begin():
-            return await DeliveryRepository(session).renew_lease(row_id, self._clock() + SEND_LEASE)
+            return await DeliveryRepository(session).renew_lease(ids, self._clock() + SEND_LEASE)
 
     async def _release(self, outbox: Outbox) -> None:
         async with self._sessions() as session, session.begin():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from aiogram import Bot
@@ -203,13 +204,22 @@ class TelegramChannel:
 
         return leave
 
-    async def reply(self, chat_id: str, reply: Reply, edit_target: str | None) -> str | None:
+    merges_replies = False  # each reply is its own Telegram message, in order
+
+    async def reply(
+        self, chat_id: str, replies: Sequence[Reply], edit_target: str | None
+    ) -> str | None:
         # Telegram reports nothing about a message later, so no id is kept.
+        for index, reply in enumerate(replies):
+            await self._reply_one(chat_id, reply, edit_target if index == 0 else None)
+        return None
+
+    async def _reply_one(self, chat_id: str, reply: Reply, edit_target: str | None) -> None:
         try:
             if edit_target is not None and reply.edit:
                 try:
                     if await self._sender.edit(chat_id, int(edit_target), reply):
-                        return None
+                        return
                 except TelegramBadRequest:
                     pass  # too old to edit: a fresh message reads just as well
             await self._sender.send(chat_id, reply)
@@ -217,7 +227,6 @@ class TelegramChannel:
             raise RetryLater(error.retry_after) from None
         except TransientTelegramError as error:
             raise TemporaryFailure(str(error)) from None
-        return None
 
     async def deliver(self, chat_id: str, reply: Reply) -> str | None:
         await self._sender.deliver(chat_id, reply)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -169,8 +169,10 @@ class WhatsAppChannel:
 
     def _status(self, chat_id: str, status: dict[str, Any]) -> Decoded:
         wamid, state = str(status.get("id", "")), str(status.get("status", ""))
+        if state in ("sent", "delivered", "read"):
+            return Decoded(StatusReport(chat_id, wamid, state))
         if state != "failed":
-            return Decoded(StatusReport(chat_id, wamid, "delivered"))
+            return Decoded(Ignore(f"status {state}"))
         codes = [e.get("code") for e in status.get("errors") or () if isinstance(e, dict)]
         if UNDELIVERABLE in codes:
             return Decoded(StatusReport(chat_id, wamid, "unreachable"))
@@ -234,14 +236,18 @@ class WhatsAppChannel:
         }
         return await self._sender.send(user, template, live=False, template=self._template)
 
-    def _render(self, reply: Reply) -> list[dict[str, Any]]:
+    def _render(self, replies: Sequence[Reply]) -> list[dict[str, Any]]:
         say = self._messages.render
-        return render([reply], prompt=say("wa_choose"), list_button=say("wa_list_button"))
+        return render(replies, prompt=say("wa_choose"), list_button=say("wa_list_button"))
 
-    async def reply(self, chat_id: str, reply: Reply, edit_target: str | None) -> str | None:
+    merges_replies = True  # one update's replies read best as few messages
+
+    async def reply(
+        self, chat_id: str, replies: Sequence[Reply], edit_target: str | None
+    ) -> str | None:
         # WhatsApp can't edit a message: a reply that would replace one is sent anew.
         first = None
-        for message in self._render(reply):
+        for message in self._render(replies):
             try:
                 ref = await self._sender.send(chat_id, message, live=True)
             except WindowClosed:
@@ -255,7 +261,7 @@ class WhatsAppChannel:
         if not await self._window_open(chat_id):
             return await self._send_template(chat_id)
         first = None
-        for message in self._render(reply):
+        for message in self._render([reply]):
             try:
                 ref = await self._sender.send(chat_id, message, live=False)
             except WindowClosed:

@@ -1,5 +1,5 @@
-"""A second id per user (WhatsApp phone next to the business-scoped user id) and the
-platform's message id on deliveries (for WhatsApp's later statuses).
+"""A second id per user (WhatsApp phone next to the business-scoped user id), and on
+deliveries the platform's message id and what its later statuses said.
 
 Revision ID: 0006
 Revises: 0005
@@ -23,12 +23,16 @@ def upgrade() -> None:
         batch.create_index("ix_users_alt_external_id", ["alt_external_id"])
     with op.batch_alter_table("deliveries") as batch:
         batch.add_column(sa.Column("sent_ref", sa.String(128), nullable=False, server_default=""))
+        batch.add_column(sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("read_at", sa.DateTime(timezone=True), nullable=True))
         batch.create_index("ix_deliveries_sent_ref", ["sent_ref"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries") as batch:
         batch.drop_index("ix_deliveries_sent_ref")
+        batch.drop_column("read_at")
+        batch.drop_column("delivered_at")
         batch.drop_column("sent_ref")
     with op.batch_alter_table("users") as batch:
         batch.drop_index("ix_users_alt_external_id")

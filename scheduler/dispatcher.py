@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import ChatBlocked, OutboundChannel, RetryLater
+from bot.channels.base import ChatBlocked, OutboundChannel, Refused, RetryLater
 from bot.clock import Clock
 from bot.db.models import Delivery, User
 from bot.db.schedule import (
@@ -135,6 +135,11 @@ class Dispatcher:
             async with self._sessions() as session, session.begin():
                 retry_at = self._clock() + timedelta(seconds=error.seconds)
                 await DeliveryRepository(session).retry_later(ids, retry_at, "rate limited")
+            return 0
+        except Refused as error:
+            log.warning("delivery to user %s refused: %s", user_id, type(error).__name__)
+            async with self._sessions() as session, session.begin():
+                await DeliveryRepository(session).finish(ids, FAILED, now, type(error).__name__)
             return 0
         except Exception as error:
             log.warning("delivery to user %s failed: %s", user_id, type(error).__name__)

@@ -420,3 +420,16 @@ async def test_telegram_and_whatsapp_from_one_process(database_url: str) -> None
                 await asyncio.wait_for(task, 30)
     assert "/latihan" in body_of(on_whatsapp)
     assert "/latihan" in on_telegram["text"]
+
+
+async def test_a_rejected_template_is_not_retried_blindly(
+    whatsapp_on_clock: tuple[WhatsApp, FakeClock], caplog: pytest.LogCaptureFixture
+) -> None:
+    whatsapp, clock = whatsapp_on_clock
+    await scheduled_tip(whatsapp, clock, last_wrote=timedelta(hours=30), fail=132001)
+    async with whatsapp.app.sessions() as session:
+        tip = await session.scalar(
+            select(Delivery).where(Delivery.kind == "tip", Delivery.due_at <= clock.now)
+        )
+    assert tip is not None and (tip.status, tip.last_error) == ("failed", "TemplateRejected")
+    assert "mulai_latihan" in caplog.text  # the operator learns which template

@@ -25,6 +25,11 @@ class TemporaryFailure(Exception):
     network error); the same message can be tried again later."""
 
 
+class Refused(Exception):
+    """The platform refused this message for good (a rejected template, a malformed
+    call): trying the same again will not help."""
+
+
 class OutboundChannel(Protocol):
     async def deliver(self, chat_id: str, reply: Reply) -> str | None:
         """Sends a message the bot sends on its own (the scheduler's way out). Returns

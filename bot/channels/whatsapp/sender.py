@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 from aiolimiter import AsyncLimiter
 
-from bot.channels.base import ChatBlocked, RetryLater, TemporaryFailure
+from bot.channels.base import ChatBlocked, Refused, RetryLater, TemporaryFailure
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +51,13 @@ class WindowClosed(Exception):
     """The user last wrote more than 24 hours ago: only a template may go out."""
 
 
-class TemplateRejected(Exception):
+class TemplateRejected(Refused):
     def __init__(self, code: int, template: str) -> None:
         super().__init__(f"template {template!r} rejected ({code})")
         self.code = code
 
 
-class SendRejected(Exception):
+class SendRejected(Refused):
     def __init__(self, code: int) -> None:
         super().__init__(f"Graph error {code}")
         self.code = code

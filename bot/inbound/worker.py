@@ -8,11 +8,13 @@ start, and an outbox row whose send was interrupted goes out when its lease runs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -33,6 +35,8 @@ from handlers.types import Inbound, Reply
 from scheduler.store import hold_replies, postpone_replies, reactivate
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Decoder = Callable[[InboundUpdate], Awaitable[Decoded]]
 
@@ -138,13 +142,16 @@ class InboundWorker:
         while True:
             await asyncio.sleep(SWEEP_EVERY_SECONDS)
             try:
-                async with self._sessions() as session:
-                    rows = await self._journal(session).unfinished(self._clock() - SWEEP_AGE)
+                rows = await _uninterrupted(self._stale_rows())
             except Exception as error:
                 log.warning("%s: journal sweep failed: %s", self._channel, type(error).__name__)
                 continue
             for row in rows:
                 self._start(row, Verdict.ALLOW)
+
+    async def _stale_rows(self) -> list[InboundUpdate]:
+        async with self._sessions() as session:
+            return await self._journal(session).unfinished(self._clock() - SWEEP_AGE)
 
     async def oldest_waiting_age(self) -> timedelta | None:
         async with self._sessions() as session:
@@ -206,7 +213,7 @@ class InboundWorker:
                     await asyncio.sleep(pause)
 
     async def _handle(self, row: InboundUpdate, verdict: Verdict) -> None:
-        decoded = await self._decode(row)
+        decoded = await _uninterrupted(self._decode(row))  # may touch the database
         await _best_effort(decoded.before, "before")
         # Once the transaction has begun it is seen through, even when shutdown cancels
         # this task: cancelled half-way, a commit could land without anyone knowing the
@@ -230,7 +237,7 @@ class InboundWorker:
             except asyncio.CancelledError:
                 # Shutdown ran out of time: what was not sent goes out with the next
                 # start's dispatcher, not after the lease.
-                await asyncio.shield(self._release(outbox))
+                await _uninterrupted(self._release(outbox))
                 raise
         await _best_effort(decoded.after, "after")
 
@@ -340,7 +347,7 @@ class InboundWorker:
         for part in parts:
             ids = [outbox.ids[i] for i in part]
             rest = outbox.ids[part.start :]
-            if not await self._renew(ids):
+            if not await _uninterrupted(self._renew(ids)):
                 return  # the lease ran out and the dispatcher has these now
             try:
                 ref = await self._replies.reply(
@@ -349,7 +356,7 @@ class InboundWorker:
                     edit_target if part.start == 0 else None,
                 )
             except ChatBlocked:
-                await self._finish(rest, CANCELLED, BLOCKED)
+                await _uninterrupted(self._finish(rest, CANCELLED, BLOCKED))
                 return
             except (RetryLater, TemporaryFailure) as error:
                 # The sender has already retried a few times: the dispatcher takes over,
@@ -361,9 +368,8 @@ class InboundWorker:
                     outbox.user_id,
                     type(error).__name__,
                 )
-                async with self._sessions() as session, session.begin():
-                    at, reason = self._clock() + wait, type(error).__name__
-                    await postpone_replies(session, outbox.user_id, rest, at, reason)
+                at, reason = self._clock() + wait, type(error).__name__
+                await _uninterrupted(self._postpone(outbox.user_id, rest, at, reason))
                 return
             except Exception as error:
                 # This reply was refused (the sender logged why); the next ones may not be.
@@ -373,13 +379,17 @@ class InboundWorker:
                     outbox.user_id,
                     type(error).__name__,
                 )
-                await self._finish(ids, FAILED, type(error).__name__)
+                await _uninterrupted(self._finish(ids, FAILED, type(error).__name__))
                 continue
-            await self._finish(ids, SENT, ref=ref or "")
+            await _uninterrupted(self._finish(ids, SENT, ref=ref or ""))
 
     async def _renew(self, ids: list[int]) -> bool:
         async with self._sessions() as session, session.begin():
             return await DeliveryRepository(session).renew_lease(ids, self._clock() + SEND_LEASE)
+
+    async def _postpone(self, user_id: int, ids: list[int], at: datetime, reason: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await postpone_replies(session, user_id, ids, at, reason)
 
     async def _release(self, outbox: Outbox) -> None:
         async with self._sessions() as session, session.begin():
@@ -395,6 +405,19 @@ class InboundWorker:
 # deadlock or a serialization failure (40), insufficient resources (53), operator
 # intervention such as a cancelled statement or a shutdown (57).
 PASSING_SQLSTATE_CLASSES = ("08", "40", "53", "57")
+
+
+async def _uninterrupted(work: Awaitable[T]) -> T:
+    """Runs a database call to its end even when shutdown cancels the caller (the cancel
+    is raised after): cut short, it would leave a connection whose rollback is cancelled
+    too, and a mark half-made."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
 
 
 def _is_outage(error: Exception) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
 import sys
 import tempfile
@@ -27,18 +26,11 @@ from bot.app import open_app
 from bot.channels.telegram.service import TelegramService
 from bot.settings import Settings
 from tests.fakes.telegram_api import FakeTelegram
+from tests.telegram_harness import WEBHOOK_SECRET, free_port
 
 COMMANDS = ("/tips", "/mode user", "/tanya_balik", "/jadwal", "/bantuan")
 FIRST_CHAT = 50_000
 DEADLINE_SECONDS = 300
-WEBHOOK_SECRET = "bench-webhook-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _settings(fake: FakeTelegram, database_url: str, webhook: bool) -> Settings:

@@ -4,7 +4,9 @@ service, and what the user receives back. Every test runs on SQLite and PostgreS
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +18,7 @@ from sqlalchemy import select, text
 
 from bot.app import App, open_app
 from bot.channels.whatsapp.service import WhatsAppService
+from bot.clock import utc_now
 from bot.db.models import Delivery, InboundUpdate, User
 from bot.settings import Settings
 from tests.conftest import FakeClock
@@ -81,11 +84,14 @@ async def wait_until_serving(fake: FakeWhatsApp, url: str) -> None:
     raise AssertionError("the WhatsApp webhook never came up")
 
 
-@pytest.fixture
-async def whatsapp(database_url: str) -> AsyncIterator[WhatsApp]:
-    async with FakeWhatsApp() as fake:
+@asynccontextmanager
+async def running(database_url: str, clock: FakeClock | None = None) -> AsyncIterator[WhatsApp]:
+    """The WhatsApp service alone, on the fake Graph API (whose Unix time follows `clock`,
+    when one is given)."""
+    fake_clock = time.time if clock is None else lambda: clock.now.timestamp()
+    async with FakeWhatsApp(clock=fake_clock) as fake:
         settings = settings_for(fake, database_url)
-        async with open_app(settings) as app:
+        async with open_app(settings, clock or utc_now) as app:
             service = WhatsAppService(app)
             stop = asyncio.Event()
             task = asyncio.create_task(service.run(stop))
@@ -96,6 +102,12 @@ async def whatsapp(database_url: str) -> AsyncIterator[WhatsApp]:
             finally:
                 stop.set()
                 await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def whatsapp(database_url: str) -> AsyncIterator[WhatsApp]:
+    async with running(database_url) as whatsapp:
+        yield whatsapp
 
 
 def body_of(message: dict[str, Any]) -> str:
@@ -299,19 +311,8 @@ async def whatsapp_on_clock(
     database_url: str, clock: FakeClock
 ) -> AsyncIterator[tuple[WhatsApp, FakeClock]]:
     clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
-    async with FakeWhatsApp(clock=lambda: clock.now.timestamp()) as fake:
-        settings = settings_for(fake, database_url)
-        async with open_app(settings, clock) as app:
-            service = WhatsAppService(app)
-            stop = asyncio.Event()
-            task = asyncio.create_task(service.run(stop))
-            url = f"http://127.0.0.1:{settings.port}/webhook/whatsapp"
-            await wait_until_serving(fake, url)
-            try:
-                yield WhatsApp(app, service, fake, url), clock
-            finally:
-                stop.set()
-                await asyncio.wait_for(task, 30)
+    async with running(database_url, clock) as whatsapp:
+        yield whatsapp, clock
 
 
 async def test_a_scheduled_tip_inside_the_window_is_free_text(

@@ -4,11 +4,13 @@ transaction that handles it, find what a crash left unfinished."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.engine import upsert_insert
@@ -33,6 +35,13 @@ class Arrival:
     key: str | None = None
 
 
+def canonical_json(value: dict[str, Any]) -> str:
+    """One spelling of a platform's JSON whatever whitespace and key order it came with,
+    so a redelivery has the same payload (and digest). ASCII: a lone surrogate (a broken
+    emoji) stays an escape that every database takes, instead of wedging the journal."""
+    return json.dumps(value, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+
+
 def digest(payload: str) -> str:
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -42,6 +51,14 @@ class InboundRepository:
         self._session = session
         self._channel = channel
         self._bot_id = bot_id
+
+    def _pending(self) -> tuple[ColumnElement[bool], ...]:
+        """This bot's updates not handled yet."""
+        return (
+            InboundUpdate.channel == self._channel,
+            InboundUpdate.bot_id == self._bot_id,
+            InboundUpdate.status == PENDING,
+        )
 
     async def record(self, arrivals: Sequence[Arrival], now: datetime) -> list[InboundUpdate]:
         """Writes the arrivals; returns the new rows in arrival order. A redelivery (same
@@ -87,11 +104,7 @@ class InboundRepository:
 
     async def unfinished(self, before: datetime | None = None) -> list[InboundUpdate]:
         """Pending rows, oldest first; only those journalled before `before`, if given."""
-        query = select(InboundUpdate).where(
-            InboundUpdate.channel == self._channel,
-            InboundUpdate.bot_id == self._bot_id,
-            InboundUpdate.status == PENDING,
-        )
+        query = select(InboundUpdate).where(*self._pending())
         if before is not None:
             query = query.where(InboundUpdate.created_at < before)
         return list(await self._session.scalars(query.order_by(InboundUpdate.id)))
@@ -105,9 +118,7 @@ class InboundRepository:
         rows = await self._session.scalars(
             select(InboundUpdate)
             .where(
-                InboundUpdate.channel == self._channel,
-                InboundUpdate.bot_id == self._bot_id,
-                InboundUpdate.status == PENDING,
+                *self._pending(),
                 InboundUpdate.platform_id.in_([platform_id for platform_id, _ in keys]),
             )
             .order_by(InboundUpdate.id)
@@ -117,11 +128,7 @@ class InboundRepository:
     async def oldest_pending(self) -> datetime | None:
         return await self._session.scalar(
             select(InboundUpdate.created_at)
-            .where(
-                InboundUpdate.channel == self._channel,
-                InboundUpdate.bot_id == self._bot_id,
-                InboundUpdate.status == PENDING,
-            )
+            .where(*self._pending())
             .order_by(InboundUpdate.id)
             .limit(1)
         )

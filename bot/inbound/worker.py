@@ -91,6 +91,7 @@ class InboundWorker:
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[int] = set()  # journal row ids with a task
+        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def busy(self) -> int:
@@ -126,17 +127,19 @@ class InboundWorker:
             self._start(row, Verdict.ALLOW)
         return len(rows)
 
-    async def recover(self) -> int:
-        """Starts the updates a previous run journalled and did not finish."""
+    async def start(self) -> int:
+        """Starts the updates a previous run journalled and did not finish, and the
+        sweep that picks up any left without a task later. Returns how many resumed."""
         async with self._sessions() as session:
             rows = await self._journal(session).unfinished()
         for row in rows:
             self._start(row, Verdict.ALLOW)
         if rows:
             log.info("%s: resuming %d unfinished update(s)", self._channel, len(rows))
+        self._sweeper = asyncio.create_task(self._sweep_forever())
         return len(rows)
 
-    async def sweep_forever(self) -> None:
+    async def _sweep_forever(self) -> None:
         """Now and then, starts pending updates that no task is running: ones this
         process gave up on while the database was down, or another process left."""
         while True:
@@ -153,10 +156,25 @@ class InboundWorker:
         async with self._sessions() as session:
             return await self._journal(session).unfinished(self._clock() - SWEEP_AGE)
 
-    async def oldest_waiting_age(self) -> timedelta | None:
+    async def stalled(self, limit_seconds: float) -> str | None:
+        """A health probe: what is wrong when a journalled update has waited longer
+        than `limit_seconds` to be handled."""
         async with self._sessions() as session:
             oldest = await self._journal(session).oldest_pending()
-        return None if oldest is None else self._clock() - oldest
+        if oldest is None:
+            return None
+        waited = (self._clock() - oldest).total_seconds()
+        if waited <= limit_seconds:
+            return None
+        return f"a {self._channel} update has waited {waited:.0f} s to be handled"
+
+    async def mark_blocked(self, chat_id: str) -> None:
+        """The platform says the user blocked the bot or can't be reached."""
+        async with self._sessions() as session, session.begin():
+            user = await UserRepository(session).find(self._channel, chat_id)
+            if user is not None:
+                user.blocked = True
+                log.info("%s user %s can't be reached", self._channel, user.id)
 
     def _start(self, row: InboundUpdate, verdict: Verdict) -> None:
         # Tasks start in journal order and queue on the chat's lock in that order, so a
@@ -177,6 +195,8 @@ class InboundWorker:
         """Waits for everything accepted to be handled and sent. What is still running
         after `seconds` is cancelled; it stays in the journal and the outbox, and the
         next start finishes it. True when nothing had to be cancelled."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if not self._tasks:
             return True
         _, pending = await asyncio.wait(set(self._tasks), timeout=seconds)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from bot.channels.base import RetryLater, TemporaryFailure
 from bot.channels.telegram.sender import TelegramSender, TransientTelegramError
-from bot.db.inbound import Arrival
+from bot.db.inbound import Arrival, canonical_json
 from bot.db.models import InboundUpdate
 from bot.inbound.events import Action, Decoded, Handle, Ignore, Notice, Reachability
 from content.messages import Messages
@@ -67,13 +67,6 @@ MEDIA = frozenset(
     }
 )
 GROUP_START_PAYLOAD = "grup"
-
-
-def canonical_json(update: dict[str, Any]) -> str:
-    """One spelling of an update, so that a redelivery has the same digest however it
-    came (polling or webhook). ASCII: a lone surrogate (a broken emoji) stays an escape
-    that every database takes, instead of wedging the journal."""
-    return json.dumps(update, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
 
 
 def _chat_of(update: dict[str, Any]) -> tuple[str, str]:

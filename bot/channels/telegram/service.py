@@ -23,7 +23,6 @@ from bot.channels.telegram.adapter import ALLOWED_UPDATES, CHANNEL, TelegramChan
 from bot.channels.telegram.polling import TelegramPoller
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.webhook import webhook_handler
-from bot.db.repositories import UserRepository
 from bot.inbound.worker import InboundWorker
 from bot.web import TELEGRAM_WEBHOOK_PATH, Probe, build_web_app
 from scheduler.engine import SchedulerEngine
@@ -60,7 +59,9 @@ class TelegramService:
             session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url)),
             default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
         )
-        self.sender = TelegramSender(self.bot, on_blocked=self._mark_blocked)
+        self.sender = TelegramSender(
+            self.bot, on_blocked=lambda chat_id: self.worker.mark_blocked(chat_id)
+        )
         self.channel = TelegramChannel(self.bot, self.sender, app.coach.library.messages)
         self.worker = InboundWorker(
             channel=CHANNEL,
@@ -77,25 +78,13 @@ class TelegramService:
             app.sessions, app.coach.library, {CHANNEL: self.channel}, app.clock
         )
         self._stop = asyncio.Event()
-        self._sweeper: asyncio.Task[None] | None = None
         self.stopped = asyncio.Event()
-
-    async def _mark_blocked(self, chat_id: str) -> None:
-        async with self._app.sessions() as session, session.begin():
-            user = await UserRepository(session).find(CHANNEL, chat_id)
-            if user is not None:
-                user.blocked = True
-        log.info("telegram chat %s blocked the bot", chat_id)
 
     def _probes(self, polling: bool) -> list[Probe]:
         settings = self._app.settings
 
         async def journal() -> str | None:
-            stall = settings.inbound_stall_seconds
-            age = await self.worker.oldest_waiting_age()
-            if age is not None and age.total_seconds() > stall:
-                return f"an update has waited {age.total_seconds():.0f} s to be handled"
-            return None
+            return await self.worker.stalled(settings.inbound_stall_seconds)
 
         async def poller() -> str | None:
             stalled = self.poller.stalled_for()
@@ -117,8 +106,7 @@ class TelegramService:
             await self.sender.call("", lambda: self.bot.set_my_commands(self.channel.menu()))
         except Exception as error:
             log.warning("could not set the telegram command menu: %s", type(error).__name__)
-        await self.worker.recover()
-        self._sweeper = asyncio.create_task(self.worker.sweep_forever())
+        await self.worker.start()
         self.scheduler.start()
         for companion in self._companions:
             await companion.start()
@@ -126,8 +114,6 @@ class TelegramService:
     async def _finish(self) -> None:
         """Everything fetched is handled and sent, or left in the journal and the outbox
         for the next start; then the scheduler stops."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
         await self.worker.drain(self._app.settings.shutdown_grace_seconds)
         await self.scheduler.stop()
         for companion in self._companions:

@@ -23,7 +23,7 @@ from bot.channels.whatsapp.sender import (
     WindowClosed,
 )
 from bot.clock import Clock
-from bot.db.inbound import Arrival
+from bot.db.inbound import Arrival, canonical_json
 from bot.db.models import InboundUpdate, User
 from bot.inbound.events import Action, Decoded, Handle, Ignore, Notice, StatusReport
 from content.messages import Messages
@@ -46,11 +46,6 @@ def normalize_phone(raw: str) -> str:
     "62812…" are all "62812…"."""
     digits = _NOT_DIGITS.sub("", raw)
     return "62" + digits[1:] if digits.startswith("0") else digits
-
-
-def canonical_json(value: dict[str, Any]) -> str:
-    """One spelling whatever whitespace and key order Meta sends, in ASCII."""
-    return json.dumps(value, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
 
 
 def _changes(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:

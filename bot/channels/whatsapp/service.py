@@ -15,7 +15,6 @@ from bot.app import App
 from bot.channels.whatsapp.adapter import CHANNEL, WhatsAppChannel
 from bot.channels.whatsapp.sender import WhatsAppSender
 from bot.channels.whatsapp.webhook import handshake_handler, webhook_handler
-from bot.db.repositories import UserRepository
 from bot.inbound.worker import InboundWorker
 from bot.web import WHATSAPP_WEBHOOK_PATH, Probe, build_web_app
 from scheduler.engine import SchedulerEngine
@@ -46,7 +45,7 @@ class WhatsAppService:
             version=settings.whatsapp_api_version,
             phone_number_id=settings.whatsapp_phone_number_id,
             access_token=settings.whatsapp_access_token.get_secret_value(),
-            on_unreachable=self._mark_unreachable,
+            on_unreachable=lambda user: self.worker.mark_blocked(user),
             messages_per_second=settings.whatsapp_messages_per_second,
             pair_interval_seconds=settings.whatsapp_pair_interval_seconds,
         )
@@ -70,15 +69,7 @@ class WhatsAppService:
         self.scheduler = SchedulerEngine(
             app.sessions, app.coach.library, {CHANNEL: self.channel}, app.clock
         )
-        self._sweeper: asyncio.Task[None] | None = None
         self.stopped = asyncio.Event()
-
-    async def _mark_unreachable(self, user: str) -> None:
-        async with self._app.sessions() as session, session.begin():
-            found = await UserRepository(session).find(CHANNEL, user)
-            if found is not None:
-                found.blocked = True
-        log.info("a whatsapp user can't be reached (131026)")
 
     def add_routes(self, web_app: web.Application) -> None:
         web_app.router.add_get(WHATSAPP_WEBHOOK_PATH, handshake_handler(self._verify_token))
@@ -88,21 +79,15 @@ class WhatsAppService:
 
     def probes(self) -> list[Probe]:
         async def journal() -> str | None:
-            age = await self.worker.oldest_waiting_age()
-            if age is not None and age.total_seconds() > self._app.settings.inbound_stall_seconds:
-                return f"a whatsapp update has waited {age.total_seconds():.0f} s"
-            return None
+            return await self.worker.stalled(self._app.settings.inbound_stall_seconds)
 
         return [journal]
 
     async def start(self) -> None:
-        await self.worker.recover()
-        self._sweeper = asyncio.create_task(self.worker.sweep_forever())
+        await self.worker.start()
         self.scheduler.start()
 
     async def finish(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
         await self.worker.drain(self._app.settings.shutdown_grace_seconds)
         await self.scheduler.stop()
         await self._http.close()

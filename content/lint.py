@@ -323,6 +323,42 @@ def _example_answers(library: Library) -> list[Problem]:
                     "example_answer lacks " + ", ".join(missing),
                 )
             )
+    return problems + _example_answers_pass(library)
+
+
+# A model answer must be one the feedback would call strong.
+MIN_EXAMPLE_SCORE = 70
+
+
+def _example_answers_pass(library: Library) -> list[Problem]:
+    """Each example answer passes its own question's checks: every part the question
+    type calls for, proof where it counts, and a strong score."""
+    if library.cues is None:
+        return []
+    from handlers.feedback import analyze, domain  # the engine reads content
+
+    known = domain(library)
+
+    problems = []
+    for question in library.questions:
+        if question.example_answer is None:
+            continue
+        report = analyze(question.example_answer, question, question.mode, library.cues, known)
+        faults = [f"misses {part}" for part in report.parts_missing]
+        if report.evidence_expected and not report.evidence:
+            faults.append("has no measurable result")
+        if report.off_topic:
+            faults.append("reads as off topic")
+        if report.score < MIN_EXAMPLE_SCORE:
+            faults.append(f"scores {report.score} (at least {MIN_EXAMPLE_SCORE})")
+        if faults:
+            problems.append(
+                Problem(
+                    library.sources[question.id],
+                    question.id,
+                    f"example_answer fails its own {question.type} checks: " + ", ".join(faults),
+                )
+            )
     return problems
 
 

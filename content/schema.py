@@ -16,7 +16,36 @@ from pydantic import (
 
 Mode = Literal["hr", "user"]
 Role = Literal["umum", "developer", "qa", "data"]
-StarPart = Literal["situation", "task", "action", "result"]
+QuestionType = Literal["behavioural", "case", "concept", "motivation", "logistics"]
+# What an answer to each type of question is made of, in the order it is usually told.
+Part = Literal[
+    "situation",
+    "task",
+    "action",
+    "result",
+    "clarify",
+    "contain",
+    "root_cause",
+    "prevent",
+    "definition",
+    "example",
+    "when",
+    "specific",
+    "forward",
+    "range",
+    "basis",
+    "availability",
+    "conditions",
+]
+TYPE_PARTS: dict[str, tuple[Part, ...]] = {
+    "behavioural": ("situation", "task", "action", "result"),
+    "case": ("clarify", "contain", "root_cause", "prevent"),
+    "concept": ("definition", "example", "when"),
+    "motivation": ("specific", "forward"),
+    "logistics": ("range", "basis", "availability", "conditions"),
+}
+# What a tech lead listens for in the user round, on top of the question type's parts.
+Rubric = Literal["dev_incident", "qa_bug", "data"]
 MODES: tuple[Mode, ...] = ("hr", "user")
 ROLES: tuple[Role, ...] = ("umum", "developer", "qa", "data")
 
@@ -51,6 +80,11 @@ class Question(_Strict):
     id: ItemId
     mode: Mode
     role: Role
+    type: QuestionType
+    # Only the parts of the type that fit this question ("kapan bisa mulai?" needs no
+    # salary range); all of them when left out.
+    parts: tuple[Part, ...] | None = None
+    rubric: Rubric | None = None
     topics: tuple[str, ...] = Field(min_length=1)
     text: Text
     looking_for: Text
@@ -66,6 +100,28 @@ class Question(_Strict):
             if any(not alt.strip() for alt in keyword.split("|")):
                 raise ValueError(f"keyword {keyword!r} has an empty alternative around '|'")
         return keywords
+
+    @model_validator(mode="after")
+    def _parts_fit_the_type(self) -> Question:
+        allowed = TYPE_PARTS[self.type]
+        if self.parts is not None:
+            if not self.parts:
+                raise ValueError("parts: list at least one part, or leave parts out")
+            wrong = [part for part in self.parts if part not in allowed]
+            if wrong:
+                raise ValueError(
+                    f"parts {wrong} do not belong to type {self.type}; use some of {list(allowed)}"
+                )
+        if self.rubric is not None and self.mode != "user":
+            raise ValueError("rubric is for user-round questions only")
+        return self
+
+    @property
+    def judged_parts(self) -> tuple[Part, ...]:
+        """The parts a full answer has, in the type's order."""
+        allowed = TYPE_PARTS[self.type]
+        chosen = self.parts or allowed
+        return tuple(part for part in allowed if part in chosen)
 
     def keyword_alternatives(self) -> list[tuple[str, ...]]:
         return [tuple(alt.strip() for alt in keyword.split("|")) for keyword in self.keywords]
@@ -140,29 +196,102 @@ class AskBackFile(_Strict):
     ask_back: tuple[AskBack, ...]
 
 
-class StarCues(_Strict):
-    situation: tuple[Keyword, ...] = Field(min_length=1)
-    task: tuple[Keyword, ...] = Field(min_length=1)
-    action: tuple[Keyword, ...] = Field(min_length=1)
-    result: tuple[Keyword, ...] = Field(min_length=1)
+Phrase = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1)]
 
-    def cues(self, part: StarPart) -> tuple[str, ...]:
-        cues: tuple[str, ...] = getattr(self, part)
-        return cues
+
+class ReadingRules(_Strict):
+    """How typed Indonesian is read before anything is matched."""
+
+    # Written forms and what they mean, word by word: "yg" -> "yang", "gak" -> "tidak".
+    spellings: dict[Phrase, Phrase]
+    # Words that carry no content of their own; a clause needs more than these.
+    function_words: tuple[Phrase, ...]
+    # Words too vague to carry a story on their own ("masalah", "kualitas", "langkah").
+    empty_words: tuple[Phrase, ...]
+    habitual: tuple[Phrase, ...]
+    negations: tuple[Phrase, ...]
+    first_person: tuple[Phrase, ...]
+    team: tuple[Phrase, ...]
+    # Words between "saya" and the verb that don't change who acts ("saya langsung cek").
+    action_lead_ins: tuple[Phrase, ...]
+    # Words after "saya" that describe the speaker rather than an act ("saya adalah").
+    not_actions: tuple[Phrase, ...]
+
+
+class NumberRules(_Strict):
+    """What makes a number a measurable fact."""
+
+    words: dict[Phrase, float]  # "dua" -> 2
+    scales: dict[Phrase, int]  # "puluh" -> 10, "ribu" -> 1000
+    # A number followed by one of these is a measurement ("3 jam", "40 persen").
+    units: tuple[Phrase, ...]
+    # Quantities without a digit ("ratusan pengguna", "dua kali lipat").
+    quantity_phrases: tuple[Phrase, ...]
+    # A number right after one of these is a label, not a result ("versi 2", "error 500").
+    label_words: tuple[Phrase, ...]
+
+
+class Negativity(_Strict):
+    # An employer word within one sentence of a negative word is talk against them.
+    employer_words: tuple[Phrase, ...]
+    negative_words: tuple[Phrase, ...]
+    # Negative on their own, whoever is meant ("politik kantor", "gak dihargai").
+    phrases: tuple[Phrase, ...]
+
+
+class Requests(_Strict):
+    """Short messages that ask the coach for something instead of answering."""
+
+    hint: tuple[Phrase, ...]
+    example: tuple[Phrase, ...]
+    retry: tuple[Phrase, ...]
+
+
+class OffDomain(_Strict):
+    """An answer with at least `min_words` word roots outside the coaching vocabulary,
+    making up more than `share` of its words, is about something else."""
+
+    min_words: int = Field(ge=1)
+    share: float = Field(gt=0, lt=1)
+
+
+RubricItem = Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")]
 
 
 class FeedbackCues(_Strict):
-    """Word lists the feedback engine looks for. Matched on word starts, lowercase."""
+    """Word lists the feedback engine looks for, matched at word starts after reading."""
 
     words_per_minute: int = Field(gt=50, lt=300)
-    ideal_seconds: dict[Mode, tuple[int, int]]
-    star: StarCues
-    evidence_words: tuple[Keyword, ...]
-    # Words that may follow a number and belong to it in the feedback ("400 ms").
-    evidence_units: tuple[Keyword, ...] = ()
-    fillers: tuple[Keyword, ...]
-    employer_words: tuple[Keyword, ...]
-    negative_words: tuple[Keyword, ...]
+    # The spoken length an interviewer expects, in seconds, per round.
+    speaking_seconds: dict[Mode, tuple[int, int]]
+    # Fewer words than this and a typed answer is too thin to speak from.
+    min_words: dict[QuestionType, int]
+    # A sentence longer than this is hard to follow when spoken.
+    long_sentence_words: int = Field(gt=10)
+    reading: ReadingRules
+    numbers: NumberRules
+    parts: dict[Part, tuple[Phrase, ...]]
+    rubrics: dict[Rubric, dict[RubricItem, tuple[Phrase, ...]]]
+    # What makes an answer about this company and role rather than any company.
+    specifics: tuple[Phrase, ...]
+    # Claims that sound like results but measure nothing ("lancar", "lebih baik").
+    vague_claims: tuple[Phrase, ...]
+    # The vocabulary of working life: an answer with none of it is about something else.
+    work_words: tuple[Phrase, ...]
+    not_details: tuple[Phrase, ...]
+    off_domain: OffDomain
+    fillers: tuple[Phrase, ...]
+    negativity: Negativity
+    requests: Requests
+
+    @model_validator(mode="after")
+    def _every_part_has_cues(self) -> FeedbackCues:
+        missing = [
+            part for parts in TYPE_PARTS.values() for part in parts if not self.parts.get(part)
+        ]
+        if missing:
+            raise ValueError(f"parts without cue phrases: {missing}")
+        return self
 
 
 class FeedbackFile(_Strict):

@@ -107,7 +107,7 @@ BUTTONS: dict[str, ButtonAction] = {
     "role": ButtonAction(_one_of(*ROLES), settings.role),
     "zone": ButtonAction(_one_of(*ZONES), settings.zone),
     "tips": ButtonAction(_one_of("more"), tips.send_tip),
-    "latihan": ButtonAction(_one_of("next"), practice.ask),
+    "latihan": ButtonAction(practice.button_allowed, practice.button),
     "tanya": ButtonAction(_one_of("more"), ask_back.show),
     "ob": ButtonAction(lambda v: v.count(":") == 1, onboarding.button),
     "iv": ButtonAction(_one_of("save", "discard", "user"), interview.button),
@@ -222,6 +222,8 @@ class Coach:
             return await interview.answer(ctx, text)
         if ctx.state is not None and ctx.state.name == practice.STATE:
             return await practice.answer(ctx, text)
+        if practice.asks_for_help(ctx, text):
+            return [Reply(ctx.say("practice_nothing_open"))]
         return await help.fallback(ctx, text)
 
     async def _route_button(self, ctx: Context, payload: str) -> list[Reply]:

@@ -85,27 +85,47 @@ def load_labels(names: tuple[str, ...] = LABEL_FILES) -> list[dict[str, Any]]:
     return answers
 
 
-def _judgements() -> dict[str, tuple[Callable[[dict[str, Any]], bool], Callable[..., object]]]:
-    """name -> (which labelled answers it applies to, (label, report) -> (expected, got))."""
-    genuine = lambda label: label["quality"] != "gamed"  # noqa: E731
-    return {
-        "parts": (genuine, lambda lb, r: (set(lb["parts"]), set(r.parts_present))),
-        "star_parts": (
-            lambda lb: genuine(lb) and lb["type"] == "behavioural",
-            lambda lb, r: (set(lb["parts"]), set(r.parts_present)),
-        ),
-        "evidence": (genuine, lambda lb, r: (bool(lb["evidence"]), bool(r.evidence))),
-        "length": (genuine, lambda lb, r: (lb["length"], r.length)),
-        "negative": (genuine, lambda lb, r: (bool(lb.get("negative")), bool(r.negative))),
-        "off_topic": (lambda lb: True, lambda lb, r: (bool(lb.get("off_topic")), r.off_topic)),
-        "generic": (
-            lambda lb: genuine(lb) and lb["type"] == "motivation",
-            lambda lb, r: (bool(lb.get("generic")), r.generic),
-        ),
-    }
+Label = dict[str, Any]
 
 
-def evaluate(library: Library, labels: list[dict[str, Any]] | None = None) -> Evaluation:
+@dataclass(frozen=True)
+class Judgement:
+    name: str
+    applies: Callable[[Label], bool]
+    expected: Callable[[Label], object]
+    got: Callable[[FeedbackReport], object]
+
+
+def _genuine(label: Label) -> bool:
+    return bool(label["quality"] != "gamed")
+
+
+JUDGEMENTS = (
+    Judgement("parts", _genuine, lambda lb: set(lb["parts"]), lambda r: set(r.parts_present)),
+    Judgement(
+        "star_parts",
+        lambda lb: _genuine(lb) and lb["type"] == "behavioural",
+        lambda lb: set(lb["parts"]),
+        lambda r: set(r.parts_present),
+    ),
+    Judgement("evidence", _genuine, lambda lb: bool(lb["evidence"]), lambda r: bool(r.evidence)),
+    Judgement("length", _genuine, lambda lb: lb["length"], lambda r: r.length),
+    Judgement(
+        "negative", _genuine, lambda lb: bool(lb.get("negative")), lambda r: bool(r.negative)
+    ),
+    Judgement(
+        "off_topic", lambda lb: True, lambda lb: bool(lb.get("off_topic")), lambda r: r.off_topic
+    ),
+    Judgement(
+        "generic",
+        lambda lb: _genuine(lb) and lb["type"] == "motivation",
+        lambda lb: bool(lb.get("generic")),
+        lambda r: r.generic,
+    ),
+)
+
+
+def evaluate(library: Library, labels: list[Label] | None = None) -> Evaluation:
     cues = library.feedback_cues()
     known = domain(library)
     judged = []
@@ -115,20 +135,20 @@ def evaluate(library: Library, labels: list[dict[str, Any]] | None = None) -> Ev
             raise ValueError(f"{label['id']}: unknown question {label['question']}")
         judged.append(Judged(label, analyze(label["answer"], question, label["mode"], cues, known)))
     evaluation = Evaluation(judged)
-    for name, (applies, compare) in _judgements().items():
+    for judgement in JUDGEMENTS:
         right = total = 0
         misses = []
         for j in judged:
-            if not applies(j.label):
+            if not judgement.applies(j.label):
                 continue
-            expected, got = compare(j.label, j.report)  # type: ignore[misc]
+            expected, got = judgement.expected(j.label), judgement.got(j.report)
             total += 1
             if expected == got:
                 right += 1
             else:
                 misses.append(f"{j.label['id']}: expected {expected}, got {got}")
-        evaluation.accuracy[name] = (right, total)
-        evaluation.misses[name] = misses
+        evaluation.accuracy[judgement.name] = (right, total)
+        evaluation.misses[judgement.name] = misses
     return evaluation
 
 
@@ -154,8 +174,9 @@ def report(evaluation: Evaluation, show_misses: bool) -> str:
     lines.append("")
     lines.append(f"same question, better answer scores higher: {right}/{total} pairs")
     above = evaluation.gamed_above_weak()
+    weak_median = _median(evaluation.scores("weak"))
     lines.append(
-        f"gamed answers scoring above the median genuine weak one ({_median(evaluation.scores('weak'))}): "
+        f"gamed answers above the median genuine weak one ({weak_median}): "
         f"{len(above)} of {len(evaluation.scores('gamed'))}"
         + (f" ({', '.join(above)})" if above else "")
     )

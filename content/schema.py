@@ -248,8 +248,8 @@ class Requests(_Strict):
 
 
 class OffDomain(_Strict):
-    """An answer with at least `min_words` word roots outside the coaching vocabulary,
-    making up more than `share` of its words, is about something else."""
+    """An answer with at least `min_words` word roots (beyond its cue words) outside the
+    coaching vocabulary, making up more than `share` of them, is about something else."""
 
     min_words: int = Field(ge=1)
     share: float = Field(gt=0, lt=1)

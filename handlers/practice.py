@@ -85,10 +85,9 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
         # The question left the library since it was asked: ask a fresh one.
         await ctx.clear_state()
         return await ask(ctx)
-    if _window_closed(data, ctx.now):
-        await ctx.clear_state()
-        return await help.fallback(ctx, text)
     cues = ctx.library.feedback_cues()
+    # "coba lagi", a hint or the model answer are for the last question however long ago
+    # it was; a new answer only within the retry window.
     request = feedback.request_kind(text, cues.reading, cues.requests)
     if request == "hint":
         return _hint(ctx, question)
@@ -96,6 +95,9 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
         return _example(ctx, question)
     if request == "retry":
         return await _retry(ctx, question, data)
+    if _window_closed(data, ctx.now):
+        await ctx.clear_state()
+        return await help.fallback(ctx, text)
     words = len(text.split())
     if words < MIN_ANSWER_WORDS:
         return [Reply(ctx.say("practice_answer_too_short", count=words))]

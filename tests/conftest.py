@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL
 
 from bot.app import App, open_app
-from bot.db.models import ConversationState, User
+from bot.db.models import ConversationState, PracticeAttempt, User
+from bot.db.repositories import ConversationStateRepository, PracticeAttemptRepository
 from bot.settings import Settings
 from content.loader import CONTENT_DIR
 from handlers.types import Inbound, Reply
@@ -92,6 +93,24 @@ class Person:
         async with self.app.sessions() as session:
             row = await session.get(ConversationState, user.id)
             return None if row is None else (row.state, dict(row.data))
+
+    async def practise(self, question_id: str) -> list[Reply]:
+        """/latihan, then the given question in place of the one the rotation picked (the
+        rotation is tested on its own), so an answer can be written for it."""
+        replies = await self.say("/latihan")
+        question = self.app.coach.library.question(question_id)
+        assert question is not None
+        user = await self.user()
+        async with self.app.sessions() as session, session.begin():
+            await ConversationStateRepository(session).set(
+                user.id, "practice", {"question_id": question_id, "mode": question.mode}, user.created_at
+            )
+        return replies
+
+    async def attempts(self) -> list[PracticeAttempt]:
+        user = await self.user()
+        async with self.app.sessions() as session:
+            return await PracticeAttemptRepository(session).list_for_user(user.id)
 
     async def snapshot(self) -> tuple[object, ...]:
         """Everything a bad input must leave untouched."""

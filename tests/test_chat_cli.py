@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from bot.db.engine import create_engine
 from bot.db.models import PracticeAttempt, User
+from content.loader import load_library
+from tests.answers import first_question, model_answer
 
 SESSION = [
     "/start",
@@ -19,11 +21,8 @@ SESSION = [
     "WITA",
     "/mode user",
     "/latihan",
-    (
-        "Waktu itu saya menangani API checkout yang lambat saat promo. Tugas saya menurunkan "
-        "latency. Pertama saya cek log dan query yang lambat, lalu saya tambahkan index dan "
-        "cache. Hasilnya p95 latency turun dari 1,8 detik ke 400 ms."
-    ),
+    # The first question a new developer gets in the user round, answered well.
+    model_answer(first_question(load_library(), "user", "developer")),
     "/mode hr",
     "/tips",
 ]

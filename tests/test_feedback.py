@@ -1,177 +1,249 @@
+"""Feedback as the candidate reads it: answers typed into the chat, the way people type
+on a phone, judged by the question's type, against a real database."""
+
 from __future__ import annotations
 
-import pytest
+import re
 
-from content.loader import Library, load_library
-from content.schema import Question
-from handlers.feedback import analyze, render
+from tests.conftest import Person, text_of
 
-INCIDENT = Question(
-    id="test-incident",
-    mode="user",
-    role="developer",
-    topics=("production_incident",),
-    text="Server production down jam 2 pagi. Apa yang kamu lakukan?",
-    looking_for="Ketenangan, prioritas memulihkan layanan, dan komunikasi.",
-    outline=("Pulihkan layanan dulu", "Cari akar masalah", "Tulis postmortem"),
-    keywords=("rollback", "log", "monitor|monitoring|alert", "postmortem", "komunikasi|kabari"),
-    follow_ups=("Bagaimana kamu mencegahnya terulang?",),
+SCORE = re.compile(r"skor (\d+)/100")
+
+
+async def feedback_on(person: Person, question_id: str, answer: str) -> str:
+    await person.practise(question_id)
+    return text_of(await person.say(answer))
+
+
+def score_of(text: str) -> int:
+    found = SCORE.search(text)
+    # An answer about something else is not scored at all.
+    return int(found.group(1)) if found else 0
+
+
+PHONE_STAR = (
+    "thn lalu sy di tim payment, pas promo 12.12 checkout kita error rate nya naik ke 30%. "
+    "tugas sy mulihin layanan secepatnya krn sy yg on-call. sy cek log sama dashboard, "
+    "ternyata deploy sore itu bikin koneksi db bocor. sy rollback dlm 15 menit, trus "
+    "kabarin tim di kanal insiden. hasilnya error turun ke 0,5% dan besoknya sy tulis "
+    "postmortem, sejak itu gak pernah kejadian lagi."
 )
 
-MOTIVATION = Question(
-    id="test-motivation",
-    mode="hr",
-    role="umum",
-    topics=("motivation",),
-    text="Kenapa kamu ingin pindah dari kantor sekarang?",
-    looking_for="Alasan yang menatap ke depan, bukan keluhan.",
-    outline=("Apa yang sudah kamu pelajari", "Apa yang kamu cari", "Kenapa di sini"),
-    keywords=("belajar", "tantangan", "produk", "kontribusi|berkontribusi"),
-    follow_ups=("Apa yang membuatmu bertahan di kantor sekarang?",),
-)
 
-STRONG_INCIDENT = (
-    "Waktu itu saya on-call di tim payment sebuah e-commerce, dan pada pukul 02.00 alert "
-    "error rate checkout naik ke 35%. Tugas saya memulihkan layanan secepatnya. Pertama saya "
-    "cek log dan dashboard monitoring, lalu saya lihat lonjakan error dimulai tepat setelah "
-    "deploy pukul 23.30. Saya putuskan rollback ke versi sebelumnya sambil kabari channel "
-    "incident setiap 15 menit. Hasilnya, dalam 12 menit error rate turun ke 0,2% dan transaksi "
-    "kembali normal. Paginya saya menulis postmortem tanpa menyalahkan siapa pun, dan kami "
-    "menambah tes integrasi untuk kasus itu, sehingga insiden serupa tidak terulang selama "
-    "enam bulan berikutnya."
-)
-WEAK_INCIDENT = "Ya saya cek aja eh servernya, terus kayak restart gitu sih."
+async def test_a_phone_style_star_story_is_read_as_a_complete_story(person: Person) -> None:
+    await person.say("/mode user")
+    text = await feedback_on(person, "user-dev-q-035", PHONE_STAR)
+    assert "Struktur STAR: lengkap (situasi, tugasmu, aksimu, hasil)" in text
+    assert "Peranmu: jelas" in text
+    assert "“30%”" in text
+    # A typed story of 60-odd words is a script to speak from, not "too short".
+    assert "terlalu tipis" not in text
+    assert "Saat diucapkan, kembangkan jadi 2 sampai 3 menit" in text
+    assert score_of(text) >= 75
 
 
-@pytest.fixture(scope="module")
-def library() -> Library:
-    return load_library()
-
-
-def test_strong_star_answer_with_numbers_scores_far_above_a_vague_one(library: Library) -> None:
-    cues = library.feedback_cues()
-    strong = analyze(STRONG_INCIDENT, INCIDENT, "user", cues)
-    weak = analyze(WEAK_INCIDENT, INCIDENT, "user", cues)
-
-    assert strong.star_missing == ()
-    assert "35%" in strong.evidence
-    assert set(strong.keywords_covered) == {
-        "rollback",
-        "log",
-        "monitor",
-        "postmortem",
-        "komunikasi",
-    }
-    assert strong.score >= 80
-
-    assert weak.length_verdict == "short"
-    assert weak.evidence == ()
-    assert {"eh", "kayak", "gitu", "sih"} <= set(weak.fillers)
-    assert weak.improvement == "too_short"
-    assert weak.score <= 30
-    assert strong.score - weak.score >= 50
-
-
-def test_rendered_feedback_names_gaps_the_fix_and_the_outline(library: Library) -> None:
-    cues = library.feedback_cues()
-    weak_text = render(analyze(WEAK_INCIDENT, INCIDENT, "user", cues), INCIDENT, library.messages)
-    strong_text = render(
-        analyze(STRONG_INCIDENT, INCIDENT, "user", cues), INCIDENT, library.messages
-    )
-
-    assert "Terlalu singkat untuk interview sungguhan; targetkan 45 detik sampai 3 menit" in (
-        weak_text
-    )
-    assert "belum ada angka" in weak_text
-    assert "“eh” 1x" in weak_text
-    assert "Poin kunci: belum ada yang tersebut. Yang dicari: rollback, log" in weak_text
-    assert "Satu hal untuk diperbaiki: tambah satu contoh nyata" in weak_text
-    assert "1. Pulihkan layanan dulu\n2. Cari akar masalah\n3. Tulis postmortem" in weak_text
-
-    assert "STAR: lengkap" in strong_text
-    assert "Poin kunci: semua tersebut" in strong_text
-    assert "Kata pengisi: bersih" in strong_text
-
-
-def test_speaking_time_follows_the_word_count(library: Library) -> None:
-    report = analyze(STRONG_INCIDENT, INCIDENT, "user", library.feedback_cues())
-    assert report.words == len(STRONG_INCIDENT.split())
-    assert report.seconds == round(report.words / 125 * 60)
-
-
-def test_badmouthing_a_former_employer_is_flagged_in_hr_mode(library: Library) -> None:
-    answer = (
-        "Saya ingin pindah karena atasan saya toxic dan kantor lama saya kacau sekali. "
-        "Saya ingin tempat yang lebih baik dan gaji yang lebih besar, itu saja sebenarnya."
-    )
-    cues = library.feedback_cues()
-    hr = analyze(answer, MOTIVATION, "hr", cues)
-    assert set(hr.negative_talk) == {"toxic", "kacau"}
-    assert hr.improvement == "negative"
-    text = render(hr, MOTIVATION, library.messages)
-    assert "menjelekkan tempat kerja lama (“toxic”, “kacau”)" in text
-
-    positive = (
-        "Selama tiga tahun di kantor sekarang saya belajar banyak soal sistem pembayaran. "
-        "Sekarang saya mencari tantangan di produk dengan skala lebih besar, dan saya lihat "
-        "di sini saya bisa berkontribusi langsung ke produk yang dipakai dua juta pengguna."
-    )
-    calm = analyze(positive, MOTIVATION, "hr", cues)
-    assert calm.negative_talk == ()
-    assert calm.score > hr.score + 25
-
-
-def test_kami_heavy_answer_is_pointed_out(library: Library) -> None:
-    answer = (
-        "Di proyek itu kami membangun fitur baru, kami membagi tugas, kami mengerjakan API, "
-        "lalu kami uji bersama dan kami rilis. Hasilnya bagus dan semua senang."
-    )
-    report = analyze(answer, INCIDENT, "user", library.feedback_cues())
-    assert report.kami == 5
-    assert report.saya == 0
-    text = render(report, INCIDENT, library.messages)
-    assert "sulit melihat peranmu sendiri" in text
-
-
-def test_numbers_weigh_more_in_the_user_round(library: Library) -> None:
-    # No numbers: in the user round that is the first thing to fix, in HR it is not.
-    answer = (
-        "Saat itu saya diminta menangani keluhan pelanggan yang marah. Saya dengarkan dulu, "
-        "lalu saya jelaskan langkah perbaikannya dengan bahasa sederhana. Akhirnya pelanggan "
-        "itu tenang dan tetap memakai produk kami, dan saya belajar untuk lebih sabar. "
-        "Setelah kejadian itu saya menulis catatan singkat untuk tim support tentang cara "
-        "menjawab keluhan serupa, lalu saya ajak mereka latihan bersama supaya cara "
-        "menjawabnya seragam. Sejak itu keluhan sejenis lebih jarang naik ke atasan, dan tim "
-        "merasa lebih percaya diri saat menghadapi pelanggan yang sedang emosi. Dari situ "
-        "saya paham bahwa mendengarkan dengan sabar sering lebih penting daripada langsung "
-        "membela diri atau menjelaskan hal teknis."
-    )
-    with_number = answer + " Dalam dua bulan, keluhan yang naik ke atasan turun 40%."
-    cues = library.feedback_cues()
-    assert analyze(answer, INCIDENT, "user", cues).improvement == "evidence"
-    assert analyze(with_number, INCIDENT, "user", cues).improvement != "evidence"
-
-    def gain(mode: str) -> int:
-        question = INCIDENT if mode == "user" else MOTIVATION
-        before = analyze(answer, question, mode, cues).score
-        return analyze(with_number, question, mode, cues).score - before
-
-    # Proof with numbers is worth more in the user round than in the HR round.
-    assert gain("user") > gain("hr") > 0
-
-
-def test_short_but_complete_story_is_asked_for_depth_not_another_example(
-    library: Library,
+async def test_kita_is_the_team_and_the_feedback_asks_for_the_candidates_part(
+    person: Person,
 ) -> None:
-    answer = (
-        "Saat itu API pembayaran kami lambat, p95 naik ke 2 detik. Tugas saya mencari "
-        "penyebabnya. Saya profiling query dan menambah index. Hasilnya p95 turun 70% "
-        "jadi 600 ms dalam 3 hari."
+    await person.say("/mode user")
+    text = await feedback_on(
+        person,
+        "user-dev-q-035",
+        "insiden paling berat waktu aplikasi kita down hampir 2 jam pas flash sale. "
+        "waktu itu kita langsung cek log, trus ketemu ada deploy yg bikin memory leak. "
+        "kita rollback ke versi sebelumnya dan pelan2 trafik normal lagi.",
     )
-    report = analyze(answer, INCIDENT, "user", library.feedback_cues())
-    assert report.length_verdict == "short"
-    assert report.star_missing == ()
-    assert report.improvement == "thin"
-    text = render(report, INCIDENT, library.messages)
-    assert "Satu hal untuk diperbaiki: ceritamu sudah runtut, tinggal diperdalam" in text
-    assert "tambah satu contoh nyata" not in text
+    assert "Peranmu: belum jelas" in text
+    assert "peranmu terlihat jelas" not in text
+
+
+async def test_numbers_that_prove_nothing_are_not_evidence(person: Person) -> None:
+    text = await feedback_on(
+        person,
+        "hr-q-047",
+        "1. Di tahun 2022 saya pegang migrasi ke Python 3.11 dan API v2 di kantor lama.\n"
+        "2. Banyak error 500 dan masalah N+1 query yang muncul saat rilis, dan saya telat "
+        "menyadarinya karena tidak memasang alert.\n"
+        "3. Saya belajar untuk selalu cek log setelah rilis dan mengajak tim review bersama.",
+    )
+    assert "Bukti: belum ada angka yang bisa dicek" in text
+    for label in ("“2022”", "“3.11”", "“500”", "“1.”"):
+        assert label not in text
+
+
+async def test_durations_in_words_are_evidence(person: Person) -> None:
+    text = await feedback_on(
+        person,
+        "hr-q-047",
+        "Waktu itu saya memimpin rilis aplikasi kasir untuk 40 toko dan targetnya gagal "
+        "karena saya tidak menguji koneksi yang lemah. Tugas saya memastikan rilis lancar. "
+        "Saya minta maaf ke klien, lalu saya tambahkan mode offline. Hasilnya waktu rekap "
+        "dari dua hari jadi tiga jam, dan sejak itu saya selalu uji di jaringan lambat.",
+    )
+    assert "“dua hari”" in text
+
+
+async def test_a_definition_question_is_never_asked_for_a_story(person: Person) -> None:
+    await person.say("/mode user")
+    await person.say("/peran qa")
+    text = await feedback_on(
+        person,
+        "user-qa-q-017",
+        "Severity itu ukuran seberapa rusak sistemnya kalau bug itu terjadi, sedangkan "
+        "priority itu urutan kapan bug dikerjakan menurut kepentingan bisnis. Misalnya "
+        "menu ekspor PDF versi lama crash: severity tinggi, tapi hampir tidak ada yang "
+        "memakainya, jadi priority rendah. Sebaliknya, logo klien terbalik di landing page "
+        "sehari sebelum kampanye: severity rendah, priority tertinggi.",
+    )
+    assert "Penjelasan:" in text
+    for story_words in ("STAR", "situasi", "cerita", "Peranmu"):
+        assert story_words not in text
+    assert score_of(text) >= 70
+
+
+async def test_a_start_date_with_a_notice_period_is_a_complete_answer(person: Person) -> None:
+    text = await feedback_on(
+        person,
+        "hr-q-040",
+        "Saya bisa mulai sekitar satu bulan setelah tanda tangan kontrak, karena ada masa "
+        "notice 30 hari di kantor sekarang untuk serah terima. Kalau dibutuhkan lebih cepat, "
+        "saya bersedia diskusikan dengan atasan saya.",
+    )
+    assert "Jawaban praktis: lengkap (kapan bisa mulai, syarat atau catatanmu)" in text
+    assert "STAR" not in text and "cerita" not in text
+
+
+async def test_a_generic_motivation_is_called_generic_and_a_specific_one_is_not(
+    person: Person,
+) -> None:
+    generic = await feedback_on(
+        person,
+        "hr-q-009",
+        "Saya tertarik karena perusahaan ini terkenal, berkembang pesat, dan punya budaya "
+        "kerja yang baik. Saya ingin berkembang dan belajar banyak di sini.",
+    )
+    assert "Terlalu umum" in generic
+    specific = await feedback_on(
+        person,
+        "hr-q-009",
+        "Saya pakai aplikasi ini untuk bayar BPJS keluarga tiap bulan, dan saya baca di blog "
+        "engineering kalian soal migrasi ke Kafka untuk notifikasi pembayaran. Saya tiga "
+        "tahun memegang layanan notifikasi di logistik, jadi saya ingin berkontribusi di tim "
+        "pembayaran dan belajar sistem dengan jutaan transaksi.",
+    )
+    assert "Terlalu umum" not in specific
+    assert score_of(specific) > score_of(generic) + 20
+
+
+async def test_negative_talk_is_caught_in_soft_words_and_in_the_user_round(
+    person: Person,
+) -> None:
+    hr = await feedback_on(
+        person,
+        "hr-q-016",
+        "Di kantor sekarang saya merasa tidak dihargai. Atasan saya gonta-ganti prioritas "
+        "dan banyak politik kantor, jadi saya mau cari tempat yang lebih baik.",
+    )
+    assert "Hati-hati:" in hr
+    await person.say("/mode user")
+    user_round = await feedback_on(
+        person,
+        "user-dev-q-035",
+        "Waktu itu server down 3 jam karena deploy dari tim lama yang memang tidak becus. "
+        "Manajer saya juga tidak jelas, jadi saya sendiri yang rollback dan pulihkan "
+        "layanannya. Hasilnya layanan normal lagi dalam 20 menit.",
+    )
+    assert "Hati-hati:" in user_round
+
+
+async def test_the_improvement_quotes_the_candidate_and_never_asks_for_what_is_there(
+    person: Person,
+) -> None:
+    text = await feedback_on(
+        person,
+        "hr-q-047",
+        "Waktu itu saya memimpin rilis aplikasi kasir di sebuah startup ritel. Tugas saya "
+        "memastikan rilisnya lancar. Saya cek semua fitur bersama QA, lalu saya kabari "
+        "toko. Hasilnya rilisnya lancar dan klien senang.",
+    )
+    advice = text.split("Satu hal untuk diperbaiki:")[1]
+    assert "“" in advice and "rilisnya lancar" in advice
+    assert "berapa angkanya" in advice
+    assert "konteks" not in advice  # the situation is already there
+
+
+async def test_a_developer_incident_is_checked_against_the_tech_leads_rubric(
+    person: Person,
+) -> None:
+    await person.say("/mode user")
+    text = await feedback_on(
+        person,
+        "user-umum-q-020",
+        "Pertama saya pastikan alert-nya benar dan cek berapa pengguna yang terdampak di "
+        "dashboard. Saya lihat ada deploy jam 23.00, jadi saya rollback dan buka kanal "
+        "insiden untuk update tiap 15 menit. Saya juga eskalasi ke lead berikutnya.",
+    )
+    assert "Poin insiden:" in text
+    assert "postmortem" in text.split("Poin insiden:")[1].splitlines()[0]
+
+
+async def test_jakarta_english_on_topic_scores_like_a_good_answer(person: Person) -> None:
+    await person.say("/mode user")
+    text = await feedback_on(
+        person,
+        "user-umum-q-004",
+        "Pernah, my mistake waktu itu. Sy ubah query report di payment service tanpa index, "
+        "so pas traffic naik latency-nya jadi 6 detik dan 200 merchant komplain. My task "
+        "waktu itu fix secepatnya, jadi sy revert dulu dlm 10 menit, terus cari root cause "
+        "pakai EXPLAIN, ternyata full scan. I added index composite dan load test di staging. "
+        "As a result latency balik ke 300 ms, dan since then gak pernah kejadian lagi.",
+    )
+    assert score_of(text) >= 70
+
+
+STRONG_FAILURE = (
+    "Tahun lalu saya memimpin peluncuran fitur cicilan di aplikasi koperasi, targetnya 500 "
+    "pengajuan di bulan pertama tapi hanya tercapai 120. Tugas saya sebagai product "
+    "engineer memastikan alurnya mudah. Saya wawancara 15 anggota dan ternyata form kami "
+    "minta 12 dokumen. Lalu saya pangkas jadi 4 dokumen dan tambahkan unggah foto dari HP. "
+    "Hasilnya dua bulan kemudian pengajuan naik ke 640 per bulan. Pelajarannya, sekarang "
+    "saya selalu uji alur dengan lima pengguna sebelum rilis."
+)
+MEDIUM_FAILURE = (
+    "Saya pernah gagal mengejar target rilis fitur laporan di kantor. Saya terlalu "
+    "percaya diri dan tidak minta bantuan. Akhirnya rilisnya mundur, dan saya belajar "
+    "untuk lebih cepat bilang ke atasan kalau ada kendala."
+)
+WEAK_FAILURE = "Saya jarang gagal sih, paling telat sedikit aja tapi tetap selesai."
+
+
+async def test_better_answers_score_higher_and_gamed_ones_no_higher_than_weak(
+    person: Person,
+) -> None:
+    question = person.app.coach.library.question("hr-q-047")
+    assert question is not None
+    strong = score_of(await feedback_on(person, "hr-q-047", STRONG_FAILURE))
+    medium = score_of(await feedback_on(person, "hr-q-047", MEDIUM_FAILURE))
+    weak = score_of(await feedback_on(person, "hr-q-047", WEAK_FAILURE))
+    assert strong > medium > weak
+
+    gamed = {
+        "cue words and numbers": (
+            "Situasinya waktu itu ada target. Tugas saya mencapai target. Langkah pertama "
+            "saya melakukan aksi. Hasilnya naik 50% dan berhasil 30%."
+        ),
+        "the keyword list": "Saya punya pengalaman. " + ", ".join(question.keywords),
+        "the outline": "\n".join(question.outline),
+        "one sentence five times": " ".join(["Saya belajar banyak dari kegagalan itu."] * 5),
+        "the question copied": f"{question.text} {question.text}",
+        "a cat on Mars": (
+            "Waktu itu kucing saya tinggal di Mars dan sering lapar. Tugas saya memberi makan "
+            "kucing itu setiap 3 jam. Saya memutuskan membeli roket baru seharga 5 juta. "
+            "Hasilnya berat badan kucing saya naik 80% dalam dua minggu."
+        ),
+    }
+    for kind, answer in gamed.items():
+        text = await feedback_on(person, "hr-q-047", answer)
+        assert score_of(text) <= weak, kind
+        # The feedback never hands back a keyword list to paste.
+        assert ", ".join(k.split("|")[0] for k in question.keywords) not in text, kind

@@ -19,14 +19,9 @@ from bot.channels.telegram.service import TelegramService
 from bot.db.models import Delivery, PracticeAttempt, User
 from bot.db.schedule import BLOCKED, DeliveryRepository
 from tests.fakes.telegram_api import FakeTelegram
+from tests.answers import answer_to, question_shown
 from tests.telegram_harness import CHAT, Running, local_webhook_url, telegram_settings
 
-ANSWER = (
-    "Waktu itu saya on-call saat API checkout lambat ketika promo. Tugas saya memulihkan "
-    "layanan. Pertama saya cek log dan dashboard monitoring, lalu saya rollback deploy "
-    "terakhir dan kabari tim. Hasilnya p95 latency turun dari 1,8 detik ke 400 ms dalam "
-    "15 menit, dan saya menulis postmortem."
-)
 
 
 def keyboard_payloads(message: dict[str, Any]) -> list[str]:
@@ -52,7 +47,8 @@ async def test_whole_session_over_polling(polling: Running) -> None:
     assert "Mode user aktif" in mode["text"]
     (question,) = await polling.say("/latihan")
     assert "Latihan · mode user · Developer" in question["text"]
-    (feedback,) = await polling.say(ANSWER)
+    answer = answer_to(polling.app.coach.library, question["text"])
+    (feedback,) = await polling.say(answer)
     assert "Feedback jawabanmu · skor" in feedback["text"]
     (mode,) = await polling.say("/mode hr")
     assert "Mode HR aktif" in mode["text"]
@@ -64,7 +60,7 @@ async def test_whole_session_over_polling(polling: Running) -> None:
     assert (user.role, user.mode, user.timezone) == ("developer", "hr", "Asia/Makassar")
     async with polling.app.sessions() as session:
         attempts = list(await session.scalars(select(PracticeAttempt)))
-    assert [a.answer for a in attempts] == [ANSWER]
+    assert [a.answer for a in attempts] == [answer]
     assert len(fake.answered_callbacks) == 1
 
 
@@ -207,22 +203,27 @@ async def test_quick_taps_from_one_chat_are_answered_one_by_one(polling: Running
 
 
 async def test_a_passing_telegram_outage_does_not_lose_the_feedback(polling: Running) -> None:
-    await polling.say("/latihan")
+    (question,) = await polling.say("/latihan")
     polling.fake.fail_next("sendMessage", 502, "Bad Gateway", times=2)
-    (feedback,) = await polling.say(ANSWER)
+    (feedback,) = await polling.say(answer_to(polling.app.coach.library, question["text"]))
     assert "Feedback jawabanmu" in feedback["text"]
 
 
 async def test_a_longer_outage_delays_the_reply_instead_of_losing_it(polling: Running) -> None:
-    await polling.say("/latihan")
+    (question,) = await polling.say("/latihan")
     # More failures than the sender's quick retries: the reply waits in the database.
     polling.fake.fail_next("sendMessage", 502, "Bad Gateway", times=4)
-    polling.fake.push_message(CHAT, ANSWER)
+    polling.fake.push_message(CHAT, answer_to(polling.app.coach.library, question["text"]))
     before = len(polling.fake.sent(CHAT))
     (late,) = (await polling.fake.wait_for_sent(before + 1, CHAT, timeout=15))[before:]
     assert late["text"].startswith("Maaf telat, tadi ada gangguan pengiriman.")
     assert "Feedback jawabanmu" in late["text"]
-    assert keyboard_payloads(late) == ["v1:latihan:next", "v1:tips:more"]
+    question_id = question_shown(polling.app.coach.library, question["text"]).id
+    assert keyboard_payloads(late) == [
+        f"v1:latihan:retry:{question_id}",
+        f"v1:latihan:example:{question_id}",
+        "v1:latihan:next",
+    ]
     for _ in range(100):  # the row is marked right after Telegram accepted the message
         async with polling.app.sessions() as session:
             statuses = list(

@@ -47,6 +47,10 @@ RAMBLE_MEAN_WORDS = 30
 # An answer with none of its question's keywords and this many of another question's
 # answers that other question.
 OTHER_QUESTION_HITS = 3
+# A motivation clause names something specific with this many words of its own.
+SPECIFIC_WORDS = 3
+# "X itu ..." defines X when "itu" comes this early in the clause.
+DEFINITION_REACH = 4
 # A sentence this short ("Pernah.", "Jadi gini,") opens the next one.
 OPENER_WORDS = 2
 # Each part of the structure needs this many words of the candidate's own to count fully.
@@ -223,8 +227,22 @@ def _alike(a: str, b: str) -> bool:
     return SequenceMatcher(None, a, b).ratio() >= REPEAT_SIMILARITY
 
 
+_CUE_CACHE: dict[tuple[str, int], tuple[FeedbackCues, tuple[str, ...]]] = {}
+
+
 def _all_cues(question: Question, cues: FeedbackCues) -> tuple[str, ...]:
-    """Every phrase this question's checks look for."""
+    """Every phrase this question's checks look for (the cue lists are kept with the
+    result, so the key's id is not reused)."""
+    key = (question.id, id(cues))
+    cached = _CUE_CACHE.get(key)
+    if cached is not None and cached[0] is cues:
+        return cached[1]
+    phrases = _collect_cues(question, cues)
+    _CUE_CACHE[key] = (cues, phrases)
+    return phrases
+
+
+def _collect_cues(question: Question, cues: FeedbackCues) -> tuple[str, ...]:
     phrases = [phrase for part in TYPE_PARTS[question.type] for phrase in cues.parts[part]]
     if question.rubric is not None:
         phrases += [phrase for item in cues.rubrics[question.rubric].values() for phrase in item]
@@ -258,6 +276,21 @@ def _actor(clause: Clause, cues: FeedbackCues) -> str | None:
         if j < len(words) and words[j] not in rules.not_actions and words[j].isalpha():
             return who
     return None
+
+
+def _own_words(clause: Clause, question: Question, cues: FeedbackCues) -> set[str]:
+    """The clause's content word roots that are neither cue, empty word nor the question's."""
+    empty = frozenset({*cues.reading.function_words, *cues.reading.empty_words})
+    text = clause.text
+    rest = words_outside(text, spans(text, _all_cues(question, cues)))
+    function_words = frozenset(cues.reading.function_words)
+    return content_roots(rest, empty) - _question_roots(question, function_words)
+
+
+def _defines(clause: Clause) -> bool:
+    """ "severity itu seberapa parah ...": a term, then "itu", then what it is."""
+    words = clause.words
+    return any(word == "itu" for word in words[1:DEFINITION_REACH]) and len(words) >= 5
 
 
 def _owns(clause: Clause, cues: FeedbackCues) -> bool:
@@ -371,8 +404,15 @@ def _parts(
         # preventing is the response itself.
         if question.type == "case" and actor is not None and not options:
             options.add("contain")
-        if question.type == "motivation" and has(clause.text, cues.specifics):
-            options.add("specific")
+        if question.type == "concept" and _defines(clause):
+            options.add("definition")
+        if question.type == "motivation":
+            # "Perusahaan ini berkembang pesat" fits any company; the part needs a detail
+            # of this one: a product or stack name, or words the question didn't give.
+            if has(clause.text, cues.specifics):
+                options.add("specific")
+            elif "specific" in options and len(_own_words(clause, question, cues)) < SPECIFIC_WORDS:
+                options.discard("specific")
         candidates.append((options, len(clause.words)))
         for part in options:
             quotes.setdefault(part, clause.quote())
@@ -405,8 +445,13 @@ def _off_topic(reading: Reading, question: Question, cues: FeedbackCues, domain:
     function_words = frozenset(cues.reading.function_words)
     answer = content_roots(reading.text.split(), function_words)
     if domain.roots:
-        outside = len(answer - domain.roots)
-        if outside >= cues.off_domain.min_words and outside / len(answer) > cues.off_domain.share:
+        # Judged on what the answer says beyond the cue words: "Tugas saya ... Hasilnya"
+        # around a cat on Mars is still about the cat.
+        text = reading.text
+        empty = function_words | frozenset(cues.reading.empty_words)
+        said = content_roots(words_outside(text, spans(text, _all_cues(question, cues))), empty)
+        outside = len(said - domain.roots)
+        if outside >= cues.off_domain.min_words and outside / len(said) > cues.off_domain.share:
             return True
     # The answer to another question: none of this one's keywords, several of another's.
     if _keyword_hits(reading.text, question) == 0 and any(

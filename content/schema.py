@@ -214,6 +214,8 @@ class ReadingRules(_Strict):
     team: tuple[Phrase, ...]
     # Words between "saya" and the verb that don't change who acts ("saya langsung cek").
     action_lead_ins: tuple[Phrase, ...]
+    # Nouns that make the pronoun after them a possessive ("atasan saya", "tim kami").
+    possessed: tuple[Phrase, ...]
     # Words after "saya" that describe the speaker rather than an act ("saya adalah").
     not_actions: tuple[Phrase, ...]
 

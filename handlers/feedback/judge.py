@@ -51,6 +51,8 @@ OTHER_QUESTION_HITS = 3
 SPECIFIC_WORDS = 3
 # "X itu ..." defines X when "itu" comes this early in the clause.
 DEFINITION_REACH = 4
+# What a habit can't supply: it happened no particular time, so it has no scene and no end.
+STORY_ONLY: frozenset[Part] = frozenset({"situation", "task", "result"})
 # A sentence this short ("Pernah.", "Jadi gini,") opens the next one.
 OPENER_WORDS = 2
 # Each part of the structure needs this many words of the candidate's own to count fully.
@@ -265,10 +267,7 @@ def _actor(clause: Clause, cues: FeedbackCues) -> str | None:
     for i, word in enumerate(words):
         who = "own" if word in rules.first_person else "team" if word in rules.team else None
         # After a noun the pronoun is a possessive: "atasan saya memutuskan" is the boss.
-        before = words[i - 1] if i else ""
-        if who is None or (
-            before and before not in rules.function_words and before not in rules.action_lead_ins
-        ):
+        if who is None or (i and words[i - 1] in rules.possessed):
             continue
         j = i + 1
         while j < len(words) and words[j] in rules.action_lead_ins:
@@ -327,7 +326,8 @@ def _habit(clause: Clause, cues: FeedbackCues) -> bool:
     still part of the story."""
     words = clause.words
     for i, word in enumerate(words):
-        if word in cues.reading.first_person:
+        possessive = i > 0 and words[i - 1] in cues.reading.possessed  # "klien saya"
+        if word in cues.reading.first_person and not possessive:
             near = " " + " ".join(words[max(0, i - 2) : i + 3]) + " "
             if has(near, cues.reading.habitual):
                 return True
@@ -365,6 +365,7 @@ def _parts(
     # opens the next sentence.
     carried: set[Part] = set()
     carried_from = last_sentence = -1
+    last_was_habit = False
     acted = False
     for clause in real:
         if clause.sentence != carried_from:
@@ -379,7 +380,7 @@ def _parts(
         if not _has_content(clause, cue_phrases, cues):
             if clause.ends_sentence and candidates and last_sentence == clause.sentence:
                 # "... termasuk saya, akhirnya." closes the clause before it.
-                candidates[-1][0].update(matched)
+                candidates[-1][0].update(matched - (STORY_ONLY if last_was_habit else set()))
             carried |= matched
             short_sentence = clause.ends_sentence and len(clause.words) <= OPENER_WORDS
             carried_from = clause.sentence + 1 if short_sentence else clause.sentence
@@ -392,8 +393,9 @@ def _parts(
         if question.type == "behavioural":
             if _owns(clause, cues):
                 options.add("task")
-            if _habit(clause, cues):
-                options -= {"situation", "task", "result"}
+            last_was_habit = _habit(clause, cues)
+            if last_was_habit:
+                options -= STORY_ONLY
             if actor is not None:
                 options.add("action")
             # A measured change after the candidate acted is how the story ended.

@@ -103,7 +103,10 @@ class Person:
         user = await self.user()
         async with self.app.sessions() as session, session.begin():
             await ConversationStateRepository(session).set(
-                user.id, "practice", {"question_id": question_id, "mode": question.mode}, user.created_at
+                user.id,
+                "practice",
+                {"question_id": question_id, "mode": question.mode},
+                user.created_at,
             )
         return replies
 

@@ -11,7 +11,6 @@ from tests.answers import model_answer
 from tests.conftest import Person, payloads_of, text_of
 
 
-
 async def test_onboarding_stores_role_time_and_zone(person: Person) -> None:
     replies = await person.say("/start")
     assert "Halo, Rina!" in replies[0].text

@@ -18,10 +18,9 @@ from bot.channels.telegram.render import split_for_telegram
 from bot.channels.telegram.service import TelegramService
 from bot.db.models import Delivery, PracticeAttempt, User
 from bot.db.schedule import BLOCKED, DeliveryRepository
-from tests.fakes.telegram_api import FakeTelegram
 from tests.answers import answer_to, question_shown
+from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_harness import CHAT, Running, local_webhook_url, telegram_settings
-
 
 
 def keyboard_payloads(message: dict[str, Any]) -> list[str]:

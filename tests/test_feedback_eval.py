@@ -55,7 +55,6 @@ async def test_scores_in_the_chat_rank_answers_like_the_recruiter(person: Person
     weak = medians["weak"]
     beaten = [i for i, s in shown.items() if i.startswith(("gamed", "ho-gamed")) and s > weak]
     assert len(beaten) <= len(by_quality["gamed"]) // 5, beaten
-    assert max(by_quality["gamed"]) < medians["medium"]
 
 
 def test_each_judgement_agrees_with_the_labels() -> None:

@@ -553,11 +553,14 @@ def analyze(
     expected = question.judged_parts
     present_parts = tuple(p for p in expected if p in present)
 
-    substantive = [c for c in real if _has_content(c, cue_phrases, cues) or facts(c, cues.numbers)]
-    evidence: list[str] = []
-    for clause in real:
-        if _has_content(clause, cue_phrases, cues):
-            evidence += facts(clause, cues.numbers)
+    # Each clause's content and facts, read once: a fact counts as proof only in a clause
+    # that says something.
+    read_clauses = [
+        (clause, _has_content(clause, cue_phrases, cues), facts(clause, cues.numbers))
+        for clause in real
+    ]
+    substantive = [clause for clause, content, found in read_clauses if content or found]
+    evidence = [fact for _, content, found in read_clauses if content for fact in found]
     evidence_found = tuple(dict.fromkeys(evidence))[:MAX_EVIDENCE_EXAMPLES]
 
     # Keywords count where they sit in a sentence that says something.
@@ -587,8 +590,8 @@ def analyze(
     )
     listed = sorted_clauses.listed / total > GAMED_SHARE
 
-    for clause in real:
-        if has(clause.text, cues.vague_claims) and not facts(clause, cues.numbers):
+    for clause, _, found in read_clauses:
+        if has(clause.text, cues.vague_claims) and not found:
             quotes.setdefault("vague", clause.quote())
         if _actor(clause, cues) == "team":
             quotes.setdefault("team", clause.quote())

@@ -610,7 +610,7 @@ def analyze(
     own_words = content_roots(
         words_outside(real_text, spans(real_text, cue_phrases)), empty
     ) - _question_roots(question, function_words)
-    substance_for_parts = min(1.0, len(own_words) / max(1, WORDS_PER_PART * len(present_parts)))
+    substance_for_parts = min(1.0, len(own_words) / max(1, WORDS_PER_PART * len(expected)))
     weights = WEIGHTS[question.type]
     need = max(1, math.ceil(len(question.keywords) * KEYWORD_SHARE_FOR_FULL))
     topic = min(1.0, len(covered) / need)

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run chat test lint bench setup lock clean
+.PHONY: run chat test lint bench bench-dispatch setup lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.scheduler_tick --users $(or $(USERS),10000)
+
+# The real bot's daily dispatch to USERS users, unthrottled and at Telegram's 30/s.
+bench-dispatch: $(STAMP)
+	$(BIN)/python -m benchmarks.dispatch --users $(or $(USERS),3000)
 
 lock:
 	rm -rf /tmp/ic-lock && $(PYTHON) -m venv /tmp/ic-lock

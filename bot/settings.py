@@ -24,6 +24,11 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    # The free budget replies and scheduled messages share (Telegram allows about 30).
+    telegram_messages_per_second: float = Field(default=25, gt=0)
+    # Scheduled messages with `allow_paid_broadcast`, billed in Stars past the free 30/s.
+    telegram_paid_broadcast: bool = False
+    telegram_paid_broadcast_per_second: float = Field(default=1000, gt=0, le=1000)
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
 

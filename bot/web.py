@@ -1,4 +1,4 @@
-"""The one aiohttp app that serves webhooks and `/healthz`."""
+"""The one aiohttp app that serves webhooks, `/healthz` and `/metrics`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import metrics
+
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 TELEGRAM_WEBHOOK_PATH = "/webhook/telegram"
 WHATSAPP_WEBHOOK_PATH = "/webhook/whatsapp"
 
@@ -28,6 +31,15 @@ def build_web_app(engine: AsyncEngine, probes: Sequence[Probe] = ()) -> web.Appl
             return web.json_response({"status": "error", "problems": problems}, status=503)
         return web.json_response({"status": "ok"})
 
+    async def metrics_page(_request: web.Request) -> web.Response:
+        # The journal lag may be unreadable (the database is down); the page is served
+        # all the same, since the counters are what tells the operator what went wrong.
+        await metrics.refresh_journal_lag()
+        return web.Response(
+            body=metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE}
+        )
+
     app = web.Application(client_max_size=1024**2)
     app.router.add_get(HEALTH_PATH, healthz)
+    app.router.add_get(METRICS_PATH, metrics_page)
     return app

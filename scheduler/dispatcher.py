@@ -1,16 +1,25 @@
 """Claims due deliveries, sends one message per user through the user's channel, and
 marks the rows. Catch-up rules: a daily message more than 2 hours late, or due in quiet
 hours, is skipped; plan steps wait out quiet hours and are sent late rather than lost,
-but never after the interview."""
+but never after the interview.
+
+A pass streams: it claims about one second's worth of users for the channel's rate,
+composes their messages in the same transaction, and hands them to the channel while
+the next batch is claimed. The channel's pacer sets the pace, so there is no sleep
+between batches, and at most `BATCHES_AHEAD` batches are held at once, so memory stays
+bounded however many users are due."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import ChatBlocked, OutboundChannel, Refused, RetryLater
@@ -26,13 +35,17 @@ from bot.db.schedule import (
     DeliveryRepository,
 )
 from content.loader import Library
-from scheduler.compose import compose
+from handlers.types import Reply
+from scheduler.compose import Effects, compose
 from scheduler.timing import in_quiet_hours, next_quiet_end
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
-BATCH = 100  # users per claim; all of a user's due rows come together
+# Users per claim: about a second of the channel's rate, within these bounds.
+MIN_BATCH, MAX_BATCH = 10, 500
+# Batches claimed and not yet recorded: one being sent, the next one queued behind it.
+BATCHES_AHEAD = 2
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 1800
@@ -45,6 +58,29 @@ def backoff(attempts: int, rng: random.Random) -> timedelta:
     """Exponential, capped, with full jitter between half and all of the step."""
     step = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
     return timedelta(seconds=step * rng.uniform(0.5, 1.0))
+
+
+@dataclass
+class _Message:
+    """One user's composed message and the rows it carries."""
+
+    user_id: int
+    channel: str
+    chat_id: str
+    rows: list[Delivery]
+    reply: Reply
+    effects: Effects
+
+    @property
+    def ids(self) -> list[int]:
+        return [row.id for row in self.rows]
+
+
+@dataclass
+class _Outcome:
+    message: _Message
+    ref: str | None = None
+    error: BaseException | None = None
 
 
 class Dispatcher:
@@ -61,21 +97,72 @@ class Dispatcher:
         self._channels = channels
         self._clock = clock
         self._rng = rng or random.Random()
+        rate = sum(channel.scheduled_per_second for channel in channels.values())
+        self._batch = max(MIN_BATCH, min(MAX_BATCH, round(rate)))
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Ends a running pass after the batches already claimed, and every later one:
+        what is still due waits in the database for the next start."""
+        self._stopping = True
 
     async def run_once(self) -> int:
-        """One pass; returns how many messages were sent."""
+        """One pass: sends everything due, batch after batch, until nothing is left.
+        Returns how many messages were sent."""
+        sent = 0
+        sending: set[asyncio.Task[int]] = set()
+        room = asyncio.Semaphore(BATCHES_AHEAD)
+        try:
+            while not self._stopping:
+                await room.acquire()
+                messages = None if self._stopping else await self._claim()
+                if messages is None:
+                    room.release()
+                    break
+                task = asyncio.create_task(self._send_batch(messages))
+                task.add_done_callback(lambda _task: room.release())
+                sending.add(task)
+                for done in [t for t in sending if t.done()]:
+                    sending.discard(done)
+                    sent += done.result()
+        finally:
+            # A batch that was claimed is seen through, whatever ended the pass.
+            for result in await asyncio.gather(*sending, return_exceptions=True):
+                if isinstance(result, BaseException):
+                    raise result
+                sent += result
+        return sent
+
+    async def _claim(self) -> list[_Message] | None:
+        """Claims the next batch and composes its messages in one transaction; None when
+        nothing is due."""
         now = self._clock()
         async with self._sessions() as session, session.begin():
-            claimed = await DeliveryRepository(session).claim_due(
-                now, LEASE, BATCH, channels=list(self._channels)
-            )
-        by_user: dict[int, list[Delivery]] = defaultdict(list)
-        for row in claimed:
-            by_user[row.user_id].append(row)
-        sent = 0
-        for user_id, rows in by_user.items():
-            sent += await self._deliver(user_id, rows, now)
-        return sent
+            deliveries = DeliveryRepository(session)
+            claimed = await deliveries.claim_due(now, LEASE, self._batch, list(self._channels))
+            if not claimed:
+                return None
+            by_user: dict[int, list[Delivery]] = defaultdict(list)
+            for row in claimed:
+                by_user[row.user_id].append(row)
+            users = {
+                user.id: user
+                for user in await session.scalars(select(User).where(User.id.in_(list(by_user))))
+            }
+            messages: list[_Message] = []
+            for user_id, rows in by_user.items():
+                user = users.get(user_id)
+                to_send = await self._triage(session, user, rows, now)
+                if not to_send or user is None:
+                    continue
+                reply, effects = await compose(session, self._library, user, to_send, now)
+                if reply is None:
+                    await deliveries.finish([r.id for r in to_send], SKIPPED, now, "no content")
+                    continue
+                messages.append(
+                    _Message(user_id, user.channel, user.external_id, to_send, reply, effects)
+                )
+            return messages
 
     async def _triage(
         self, session: AsyncSession, user: User | None, rows: list[Delivery], now: datetime
@@ -106,59 +193,69 @@ class Dispatcher:
                 to_send.append(row)
         return to_send
 
-    async def _deliver(self, user_id: int, rows: list[Delivery], now: datetime) -> int:
-        async with self._sessions() as session, session.begin():
-            user = await session.get(User, user_id)
-            to_send = await self._triage(session, user, rows, now)
-            if not to_send or user is None:
-                return 0
-            reply, effects = await compose(session, self._library, user, to_send, now)
-            if reply is None:
-                await DeliveryRepository(session).finish(
-                    [r.id for r in to_send], SKIPPED, now, "no content"
-                )
-                return 0
-        ids = [r.id for r in to_send]
-        channel = self._channels[user.channel]
+    async def _send_batch(self, messages: list[_Message]) -> int:
+        outcomes = await asyncio.gather(*(self._send(message) for message in messages))
+        await self._record(outcomes)
+        return sum(1 for outcome in outcomes if outcome.error is None)
+
+    async def _send(self, message: _Message) -> _Outcome:
         try:
-            ref = await channel.deliver(user.external_id, reply)
-        except ChatBlocked:
-            async with self._sessions() as session, session.begin():
-                deliveries = DeliveryRepository(session)
-                await deliveries.finish(ids, CANCELLED, now, BLOCKED)
-                await deliveries.cancel_pending(user_id, reason=BLOCKED)
-                blocked = await session.get(User, user_id)
-                if blocked is not None:
-                    blocked.blocked = True
-            return 0
-        except RetryLater as error:
-            async with self._sessions() as session, session.begin():
-                retry_at = self._clock() + timedelta(seconds=error.seconds)
-                await DeliveryRepository(session).retry_later(ids, retry_at, "rate limited")
-            return 0
-        except Refused as error:
-            log.warning("delivery to user %s refused: %s", user_id, type(error).__name__)
-            async with self._sessions() as session, session.begin():
-                await DeliveryRepository(session).finish(ids, FAILED, now, type(error).__name__)
-            return 0
+            ref = await self._channels[message.channel].deliver(message.chat_id, message.reply)
         except Exception as error:
-            log.warning("delivery to user %s failed: %s", user_id, type(error).__name__)
-            retry_at = self._clock() + backoff(max(r.attempts for r in to_send), self._rng)
+            return _Outcome(message, error=error)
+        return _Outcome(message, ref=ref)
+
+    async def _record(self, outcomes: list[_Outcome]) -> None:
+        """Marks a batch's rows in one transaction, by how each send went."""
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            deliveries = DeliveryRepository(session)
+            sent = [o for o in outcomes if o.error is None]
+            by_ref: dict[str, list[int]] = defaultdict(list)
+            for outcome in sent:
+                by_ref[outcome.ref or ""].extend(outcome.message.ids)
+            for ref, ids in by_ref.items():
+                await deliveries.finish(ids, SENT, now, ref=ref)
+            if sent:
+                users = await session.scalars(
+                    select(User).where(User.id.in_([o.message.user_id for o in sent]))
+                )
+                effects = {o.message.user_id: o.message.effects for o in sent}
+                for user in users:
+                    await effects[user.id].apply(session, user, now)
+            for outcome in outcomes:
+                if outcome.error is not None:
+                    await self._failed(session, outcome.message, outcome.error, now)
+
+    async def _failed(
+        self, session: AsyncSession, message: _Message, error: BaseException, now: datetime
+    ) -> None:
+        deliveries = DeliveryRepository(session)
+        ids = message.ids
+        if isinstance(error, ChatBlocked):
+            await deliveries.finish(ids, CANCELLED, now, BLOCKED)
+            await deliveries.cancel_pending(message.user_id, reason=BLOCKED)
+            blocked = await session.get(User, message.user_id)
+            if blocked is not None:
+                blocked.blocked = True
+        elif isinstance(error, RetryLater):
+            retry_at = now + timedelta(seconds=error.seconds)
+            await deliveries.retry_later(ids, retry_at, "rate limited")
+        elif isinstance(error, Refused):
+            log.warning("delivery to user %s refused: %s", message.user_id, type(error).__name__)
+            await deliveries.finish(ids, FAILED, now, type(error).__name__)
+        else:
+            log.warning("delivery to user %s failed: %s", message.user_id, type(error).__name__)
+            attempts = max(r.attempts for r in message.rows)
+            retry_at = now + backoff(attempts, self._rng)
             # A waiting reply is retried as long as it is valid: it answers the user.
             give_up = [
                 r.id
-                for r in to_send
+                for r in message.rows
                 if retry_at >= r.expires_at or (r.kind != "reply" and r.attempts >= MAX_ATTEMPTS)
             ]
             again = [i for i in ids if i not in give_up]
-            async with self._sessions() as session, session.begin():
-                deliveries = DeliveryRepository(session)
+            if give_up:
                 await deliveries.finish(give_up, FAILED, now, type(error).__name__)
+            if again:
                 await deliveries.retry_later(again, retry_at, type(error).__name__)
-            return 0
-        async with self._sessions() as session, session.begin():
-            await DeliveryRepository(session).finish(ids, SENT, self._clock(), ref=ref or "")
-            fresh = await session.get(User, user_id)
-            if fresh is not None:
-                await effects.apply(session, fresh, self._clock())
-        return 1

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aiogram import Bot, Dispatcher, F
 from aiogram.client.default import DefaultBotProperties
@@ -274,3 +275,57 @@ async def test_https_webhook_rule_is_opt_in() -> None:
             assert strict.webhook is None
         finally:
             await bot.session.close()
+
+
+async def _raw_send_messages(server: FakeTelegram, count: int) -> list[tuple[int, Any]]:
+    """`count` sendMessage calls at once over plain HTTP: (status, decoded body) each."""
+    url = f"{server.base_url}/bot{server.token}/sendMessage"
+    async with aiohttp.ClientSession() as http:
+
+        async def send(i: int) -> tuple[int, Any]:
+            async with http.post(url, data={"chat_id": str(1001 + i), "text": "halo"}) as answer:
+                return answer.status, await answer.json()
+
+        return list(await asyncio.gather(*(send(i) for i in range(count))))
+
+
+async def test_rate_limit_answers_telegrams_429_past_the_limit() -> None:
+    async with FakeTelegram(max_per_second=5) as limited:
+        answers = await _raw_send_messages(limited, 8)
+
+        assert sorted(status for status, _ in answers) == [200] * 5 + [429] * 3
+        telegrams_429 = {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        }
+        assert [body for status, body in answers if status == 429] == [telegrams_429] * 3
+        assert limited.rate_limited == 3
+        assert len(limited.sent()) == 5 and len(limited.sent_times) == 5
+        assert len(limited.calls_of("sendMessage")) == 8  # every call is seen
+
+        # Other methods are not limited; aiogram reads the 429 as TelegramRetryAfter.
+        bot = limited.make_bot()
+        try:
+            assert (await bot.get_me()).id == limited.bot_id
+            with pytest.raises(TelegramRetryAfter) as caught:
+                await bot.send_message(1001, "lagi")
+            assert caught.value.retry_after == 1
+            # The window slides: a second later the bot may send again.
+            await asyncio.sleep(1.05)
+            await bot.send_message(1001, "lagi")
+        finally:
+            await bot.session.close()
+        assert limited.rate_limited == 4 and len(limited.sent()) == 6
+
+
+async def test_rate_limit_lets_a_burst_within_it_through() -> None:
+    async with FakeTelegram(max_per_second=10) as limited, FakeTelegram() as unlimited:
+        within = await _raw_send_messages(limited, 10)
+        unthrottled = await _raw_send_messages(unlimited, 50)
+
+    assert [status for status, _ in within] == [200] * 10
+    assert [status for status, _ in unthrottled] == [200] * 50
+    assert (limited.rate_limited, unlimited.rate_limited) == (0, 0)
+    assert (len(limited.sent()), len(unlimited.sent())) == (10, 50)

@@ -218,3 +218,32 @@ async def test_the_same_update_id_for_another_bot_is_another_update(app: App) ->
         assert len(await old_bot.record([arrival], app.clock())) == 1
         assert len(await new_bot.record([arrival], app.clock())) == 1
         assert await old_bot.record([arrival], app.clock()) == []  # a redelivery
+
+
+async def test_a_chats_updates_take_turns_across_processes(app: App) -> None:
+    """Two instances on PostgreSQL never handle one chat's updates at once or out of
+    order; SQLite serves one process, whose chat locks keep the order."""
+    arrivals = [Arrival(str(n), f'{{"update_id": {n}}}', "7001", "message") for n in (1, 2, 3)]
+    async with app.sessions() as session, session.begin():
+        first, second, third = await InboundRepository(session, "telegram", "111").record(
+            arrivals, app.clock()
+        )
+
+    async def turn(row: InboundUpdate) -> bool:
+        async with app.sessions() as session, session.begin():
+            return await InboundRepository(session, "telegram", "111").take_turn(row)
+
+    if app.engine.dialect.name != "postgresql":
+        assert await turn(third)
+        return
+    # An update whose earlier one is still pending waits.
+    assert not await turn(second)
+    async with app.sessions() as session, session.begin():
+        journal = InboundRepository(session, "telegram", "111")
+        assert await journal.take_turn(first)
+        other = asyncio.create_task(turn(second))
+        await asyncio.sleep(0.3)
+        assert not other.done()  # the chat is held until this transaction ends
+        assert await journal.claim(first.id, app.clock())
+    assert await other  # the first is handled: now it is the second's turn
+    assert not await turn(third)  # the second is still pending

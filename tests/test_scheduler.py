@@ -701,3 +701,76 @@ async def test_the_planner_forgets_old_handled_updates_and_their_replies(
         )
     assert sorted(kept) == ["2", "3"]
     assert replies == ["pending"]
+
+
+async def _users_due(harness: Harness, count: int) -> None:
+    """`count` users whose daily message is due at 07.00 WIB on 1 December."""
+    harness.clock.now = utc(2026, 11, 30, 20, 0)
+    for chat in range(1, count + 1):
+        await harness.say(chat, "/pengingat 07.00")
+    await harness.engine.plan_tick()
+    harness.clock.now = utc(2026, 12, 1, 0, 0)
+
+
+async def _until_sent(harness: Harness, count: int) -> None:
+    async with asyncio.timeout(30):
+        for _ in iter(int, 1):  # polls the fake: it has no event to wait on
+            if len(harness.fake.sent()) >= count:
+                return
+            await asyncio.sleep(0.01)
+
+
+def _dispatcher(harness: Harness, sender: TelegramSender) -> Dispatcher:
+    return Dispatcher(
+        harness.app.sessions, harness.app.coach.library, {"telegram": sender}, harness.clock
+    )
+
+
+async def test_one_pass_streams_every_due_user_at_the_channels_rate(harness: Harness) -> None:
+    await _users_due(harness, 120)
+    sender = TelegramSender(harness.bot, on_blocked=harness._blocked, messages_per_second=50)
+    assert await _dispatcher(harness, sender).run_once() == 120
+    assert sorted(m["chat_id"] for m in harness.fake.sent()) == list(range(1, 121))
+    stamps = harness.fake.sent_times
+    busiest = max(sum(1 for t in stamps if start <= t < start + 1) for start in stamps)
+    assert busiest <= 51  # steady: never a burst above the rate
+
+
+async def test_a_reply_during_a_broadcast_goes_out_before_the_waiting_daily_messages(
+    harness: Harness,
+) -> None:
+    await _users_due(harness, 40)
+    sender = TelegramSender(harness.bot, on_blocked=harness._blocked, messages_per_second=20)
+    run = asyncio.create_task(_dispatcher(harness, sender).run_once())
+    await _until_sent(harness, 5)
+    await sender.send("999", Reply("Jawabanmu sudah aku terima."))
+    order = [m["chat_id"] for m in harness.fake.sent()]
+    assert await run == 40
+    # More than 15 daily messages were waiting for the budget when the reply came.
+    assert order.index(999) <= 7
+
+
+async def test_paid_broadcast_is_only_for_scheduled_messages(harness: Harness) -> None:
+    await _users_due(harness, 3)
+    sender = TelegramSender(
+        harness.bot, on_blocked=harness._blocked, paid_broadcast_per_second=1000
+    )
+    assert await _dispatcher(harness, sender).run_once() == 3
+    await sender.send("999", Reply("Jawabanmu sudah aku terima."))
+    paid = {m["chat_id"]: m.get("allow_paid_broadcast") for m in harness.fake.sent()}
+    assert paid == {1: True, 2: True, 3: True, 999: None}
+
+
+async def test_a_stopped_pass_leaves_the_rest_due_and_sends_nobody_twice(harness: Harness) -> None:
+    await _users_due(harness, 60)
+    sender = TelegramSender(harness.bot, on_blocked=harness._blocked, messages_per_second=20)
+    dispatcher = _dispatcher(harness, sender)
+    run = asyncio.create_task(dispatcher.run_once())
+    await _until_sent(harness, 3)
+    dispatcher.stop()
+    sent = await run
+    assert 3 <= sent < 60
+    statuses = [r.status for r in await harness.rows() if r.dedupe_key.endswith("2026-12-01")]
+    assert statuses.count("sent") == sent and statuses.count("pending") == 60 - sent
+    chats = [m["chat_id"] for m in harness.fake.sent()]
+    assert len(chats) == len(set(chats)) == sent

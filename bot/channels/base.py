@@ -31,6 +31,11 @@ class Refused(Exception):
 
 
 class OutboundChannel(Protocol):
+    # How many scheduled messages a second the channel can take: the dispatcher claims
+    # about a second's worth at a time.
+    @property
+    def scheduled_per_second(self) -> float: ...
+
     async def deliver(self, chat_id: str, reply: Reply) -> str | None:
         """Sends a message the bot sends on its own (the scheduler's way out). Returns
         the platform's id of the message, when later statuses will refer to it."""

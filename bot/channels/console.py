@@ -58,6 +58,9 @@ class ConsoleChat:
         for reply in replies:
             print(render(reply), end="\n\n", file=self._output, flush=True)
 
+    # One person at a terminal: nothing to pace.
+    scheduled_per_second = 100.0
+
     async def deliver(self, chat_id: str, reply: Reply) -> str | None:
         """Scheduled messages that fall due while the chat is open."""
         self._show([reply])

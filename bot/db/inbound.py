@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.engine import upsert_insert
@@ -91,6 +91,26 @@ class InboundRepository:
             if created is not None:
                 new.append(created)
         return new
+
+    async def take_turn(self, row: InboundUpdate) -> bool:
+        """Holds the row's chat for the caller's transaction, across every process on
+        the database, and says whether it is this row's turn: False while an earlier
+        update of the chat is still pending (another instance has it, or left it). On
+        SQLite the transaction's write lock already makes it one at a time, and one
+        process keeps a chat in journal order."""
+        if not row.chat_id or self._session.get_bind().dialect.name != "postgresql":
+            return True
+        chat = f"{row.channel}:{row.bot_id}:{row.chat_id}".encode()
+        key = int.from_bytes(hashlib.sha256(chat).digest()[:8], "big", signed=True)
+        await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        earlier = await self._session.scalar(
+            select(InboundUpdate.id)
+            .where(
+                *self._pending(), InboundUpdate.chat_id == row.chat_id, InboundUpdate.id < row.id
+            )
+            .limit(1)
+        )
+        return earlier is None
 
     async def claim(self, row_id: int, now: datetime, status: str = DONE) -> bool:
         """Marks the row handled, inside the caller's transaction; False when it already

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -175,3 +176,14 @@ class InboundUpdate(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class SendBudget(Base):
+    """A sender's rate shared by every instance: the time (seconds since the epoch,
+    by the database's clock) before which the slots are taken."""
+
+    __tablename__ = "send_budget"
+
+    # "telegram:<bot id>", "telegram-paid:<bot id>", "whatsapp:<phone number id>"
+    budget: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_slot: Mapped[float] = mapped_column(Float)

@@ -79,6 +79,14 @@ class DeliveryRepository:
         result = await self._session.execute(statement.returning(Delivery.id), list(rows))
         return len(result.all())
 
+    async def keys_due_since(self, since: datetime | None, kind: str) -> set[str]:
+        """The dedupe keys of `kind` rows due from `since` on (None: ever), whatever
+        their status."""
+        query = select(Delivery.dedupe_key).where(Delivery.kind == kind)
+        if since is not None:
+            query = query.where(Delivery.due_at >= since)
+        return set(await self._session.scalars(query))
+
     async def add_returning_ids(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Inserts new rows (unique keys); returns their ids in the order given."""
         ids = []

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.channels.base import ChatBlocked, ReplyChannel, RetryLater, TemporaryFailure
 from bot.channels.chat_lock import ChatLocks
 from bot.channels.flood import FloodGuard, Verdict
@@ -28,7 +29,16 @@ from bot.db.inbound import DONE, UNREADABLE, Arrival, InboundRepository
 from bot.db.models import InboundUpdate
 from bot.db.repositories import UserRepository
 from bot.db.schedule import BLOCKED, CANCELLED, FAILED, SENT, UNREACHABLE, DeliveryRepository
-from bot.inbound.events import Action, Decoded, Ignore, Notice, Reachability, StatusReport
+from bot.inbound.events import (
+    Action,
+    Decoded,
+    Event,
+    Handle,
+    Ignore,
+    Notice,
+    Reachability,
+    StatusReport,
+)
 from handlers.parsing import clean_text
 from handlers.router import Coach
 from handlers.types import Inbound, Reply
@@ -92,6 +102,7 @@ class InboundWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[int] = set()  # journal row ids with a task
         self._sweeper: asyncio.Task[None] | None = None
+        metrics.start_channel(channel)
 
     @property
     def busy(self) -> int:
@@ -112,6 +123,8 @@ class InboundWorker:
             # A redelivery of an update still pending (its first commit was reported as
             # failed, or its task gave up) is started again unless a task runs it.
             stuck = await journal.pending_among(arrivals) if len(rows) < len(arrivals) else []
+        if len(rows) < len(arrivals):
+            metrics.count_update(self._channel, "duplicate", len(arrivals) - len(rows))
         sent_at = {arrival.platform_id: arrival.sent_at for arrival in arrivals}
         from_user = {arrival.platform_id: arrival.from_user for arrival in arrivals}
         for row in rows:
@@ -137,6 +150,7 @@ class InboundWorker:
         if rows:
             log.info("%s: resuming %d unfinished update(s)", self._channel, len(rows))
         self._sweeper = asyncio.create_task(self._sweep_forever())
+        metrics.watch_journal(self._channel, self.journal_lag)
         return len(rows)
 
     async def _sweep_forever(self) -> None:
@@ -156,14 +170,16 @@ class InboundWorker:
         async with self._sessions() as session:
             return await self._journal(session).unfinished(self._clock() - SWEEP_AGE)
 
+    async def journal_lag(self) -> float:
+        """Seconds the oldest pending update has waited in the journal; 0 when none."""
+        async with self._sessions() as session:
+            oldest = await self._journal(session).oldest_pending()
+        return 0.0 if oldest is None else max(0.0, (self._clock() - oldest).total_seconds())
+
     async def stalled(self, limit_seconds: float) -> str | None:
         """A health probe: what is wrong when a journalled update has waited longer
         than `limit_seconds` to be handled."""
-        async with self._sessions() as session:
-            oldest = await self._journal(session).oldest_pending()
-        if oldest is None:
-            return None
-        waited = (self._clock() - oldest).total_seconds()
+        waited = await self.journal_lag()
         if waited <= limit_seconds:
             return None
         return f"a {self._channel} update has waited {waited:.0f} s to be handled"
@@ -197,6 +213,7 @@ class InboundWorker:
         next start finishes it. True when nothing had to be cancelled."""
         if self._sweeper is not None:
             self._sweeper.cancel()
+        metrics.unwatch_journal(self._channel, self.journal_lag)
         if not self._tasks:
             return True
         _, pending = await asyncio.wait(set(self._tasks), timeout=seconds)
@@ -216,6 +233,7 @@ class InboundWorker:
                     return
                 except Exception as error:
                     if pause is None:
+                        metrics.count_update(self._channel, "failed")
                         log.error(
                             "%s update %s: giving up for now (%s)",
                             self._channel,
@@ -264,8 +282,10 @@ class InboundWorker:
     async def _store_or_apologise(
         self, row: InboundUpdate, decoded: Decoded, verdict: Verdict
     ) -> tuple[bool, Outbox | None]:
+        started = time.perf_counter()
+        failed = False
         try:
-            return await self._store(row, decoded, verdict, failed=False)
+            claimed, outbox = await self._store(row, decoded, verdict, failed=False)
         except Exception as error:
             if _is_outage(error):
                 raise  # the database, not the coach: the whole update is tried again
@@ -273,7 +293,16 @@ class InboundWorker:
             # (the user's text is not logged). If storing that fails too, the database
             # is in trouble after all, and the update is tried again.
             log.exception("%s update %s: handler failed", self._channel, row.platform_id)
-            return await self._store(row, decoded, verdict, failed=True)
+            failed = True
+            claimed, outbox = await self._store(row, decoded, verdict, failed=True)
+        # Counted at the commit, before the send: the send has metrics of its own, and
+        # an update whose replies are still queued for the limiter is handled.
+        if claimed:
+            metrics.observe_handler(self._channel, time.perf_counter() - started)
+            metrics.count_update(self._channel, _outcome(decoded.event, verdict, failed))
+        else:
+            metrics.count_update(self._channel, "duplicate")
+        return claimed, outbox
 
     async def _store(
         self, row: InboundUpdate, decoded: Decoded, verdict: Verdict, failed: bool
@@ -283,7 +312,10 @@ class InboundWorker:
         now = self._clock()
         async with self._sessions() as session, session.begin():
             status = DONE if decoded.readable else UNREADABLE
-            if not await self._journal(session).claim(row.id, now, status):
+            journal = self._journal(session)
+            if not await journal.take_turn(row):
+                raise EarlierUpdatePending(row.chat_id)
+            if not await journal.claim(row.id, now, status):
                 return False, None
             return True, await self._apply(session, decoded, verdict, now, failed)
 
@@ -440,10 +472,15 @@ async def _uninterrupted(work: Awaitable[T]) -> T:
         raise
 
 
+class EarlierUpdatePending(Exception):
+    """Another instance is still on an earlier update of this chat: this one waits its
+    turn, as it would for a busy database."""
+
+
 def _is_outage(error: Exception) -> bool:
     """The database is unreachable, busy or locked: worth waiting for, unlike a
     handler's bug."""
-    if isinstance(error, OSError | TimeoutError | PoolTimeout):
+    if isinstance(error, OSError | TimeoutError | PoolTimeout | EarlierUpdatePending):
         return True
     if isinstance(error, DBAPIError):
         if error.connection_invalidated:
@@ -454,6 +491,20 @@ def _is_outage(error: Exception) -> bool:
         reason = str(error.orig).lower()  # SQLite says it in words
         return any(word in reason for word in ("locked", "busy", "disk i/o"))
     return False
+
+
+def _outcome(event: Event, verdict: Verdict, failed: bool) -> metrics.UpdateOutcome:
+    if failed:
+        return "failed"
+    if isinstance(event, Ignore):
+        return "ignored"
+    if isinstance(event, Notice):
+        return "notice"
+    if isinstance(event, Handle) and verdict is Verdict.DROP:
+        return "ignored"
+    if isinstance(event, Handle) and verdict is Verdict.WARN:
+        return "notice"  # the flood note instead of the coach's answer
+    return "handled"
 
 
 async def _best_effort(action: Action | None, what: str) -> None:

@@ -23,7 +23,15 @@ Replies are `{"ok": true, "result": ...}`; errors are `{"ok": false, "error_code
 failure can instead answer with an HTML page (`fail_next(..., html=True)`), the way a
 proxy such as nginx in front of the Bot API answers a 502/504; aiogram cannot decode
 that and raises `ClientDecodeError`. `call_times` holds a `time.monotonic()` stamp for
-each entry of `calls`, for tests about pacing (`timed_calls_of()`).
+each entry of `calls`, for tests about pacing (`timed_calls_of()`), and `sent_times` one
+for each entry of `sent()`.
+
+With `FakeTelegram(max_per_second=30)` the fake enforces Telegram's global limit: a
+`send*` call (sendMessage, sendChatAction, ...) that would make more than that many
+`send*` calls in any sliding 1-second window is answered the way Telegram answers it,
+HTTP 429 with `{"ok": false, "error_code": 429, "description": "Too Many Requests: retry
+after 1", "parameters": {"retry_after": 1}}`; nothing is sent, and `rate_limited` counts
+those answers. A call refused that way does not count towards the window.
 
 Some real-server checks are reproduced because they catch real bugs: HTML `parse_mode`
 is parsed the way Telegram does (unsupported/unclosed tags are a 400 "can't parse
@@ -73,6 +81,9 @@ WEBHOOK_ACTIVE = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"
 )
+TOO_MANY_REQUESTS = "Too Many Requests: retry after "
+RATE_LIMIT_RETRY_AFTER = 1  # seconds, in the 429 under `max_per_second`
+RATE_LIMIT_WINDOW_SECONDS = 1.0
 POLL_TERMINATED = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
@@ -356,7 +367,8 @@ class FakeTelegram:
 
     Output: `calls` (every method call, decoded) and `call_times` (when each arrived,
     `time.monotonic()`), `timed_calls_of()`, `sent()`, `edits()`, `wait_for_sent()`,
-    `answered_callbacks`, `commands`, `webhook`, `errors`, `request_count`.
+    `answered_callbacks`, `commands`, `webhook`, `errors`, `request_count`, `sent_times`
+    and `rate_limited` (the 429s answered under `max_per_second`).
     """
 
     def __init__(
@@ -367,10 +379,17 @@ class FakeTelegram:
         bot_username: str = "coach_test_bot",
         clock: Callable[[], float] = time.time,
         require_https_webhook: bool = False,
+        max_per_second: float | None = None,
     ) -> None:
         """`clock` gives the Unix time used for `date` fields. Real Telegram refuses a
         webhook URL that is not HTTPS; that check is off by default so a test can register
-        its local http://127.0.0.1 webhook and deliver to `webhook["url"]`."""
+        its local http://127.0.0.1 webhook and deliver to `webhook["url"]`.
+
+        `max_per_second` (at least 1; None: no limit) is how many `send*` calls any
+        sliding 1-second window may hold (its whole part); the call past it gets a 429
+        with `retry_after` 1, as on Telegram, and counts in `rate_limited`."""
+        if max_per_second is not None and max_per_second < 1:
+            raise ValueError("max_per_second must be at least 1 (or None for no limit)")
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_user: Json = {
@@ -385,6 +404,10 @@ class FakeTelegram:
 
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.call_times: list[float] = []  # time.monotonic() of each entry of `calls`
+        self.sent_times: list[float] = []  # time.monotonic() of each entry of `sent()`
+        self.max_per_second = max_per_second
+        self.rate_limited = 0  # send* calls answered 429 under `max_per_second`
+        self._window: deque[float] = deque()  # when the admitted send* calls arrived
         self.errors: list[tuple[str, int, str]] = []  # (method, error_code, description)
         self.request_count = 0
         self.answered_callbacks: list[dict[str, Any]] = []
@@ -790,14 +813,21 @@ class FakeTelegram:
 
     async def _call(self, method: str, params: Json) -> web.Response:
         name = self._canonical(method)
+        arrived = time.monotonic()
         self.calls.append((name, params))
-        self.call_times.append(time.monotonic())
+        self.call_times.append(arrived)
+        # Judged on arrival, as Telegram counts a request when it gets it.
+        over_limit = self._over_rate_limit(name, arrived)
         delay = self.delays.get(name, 0.0)
         if delay:
             # A slow network or Bot API: the call is seen now and answered later.
             self._notify_output()
             await asyncio.sleep(delay)
         try:
+            if over_limit:
+                self.rate_limited += 1
+                retry_after = RATE_LIMIT_RETRY_AFTER
+                raise _ApiError(429, f"{TOO_MANY_REQUESTS}{retry_after}", retry_after)
             self._scripted_failure(name, params)
             entry = self._methods.get(name.lower())
             if entry is None:
@@ -815,6 +845,19 @@ class FakeTelegram:
     def _canonical(self, method: str) -> str:
         entry = self._methods.get(method.lower())
         return method if entry is None else entry[0]
+
+    def _over_rate_limit(self, method: str, now: float) -> bool:
+        """True when this call is a send* past `max_per_second` in the last second;
+        otherwise an admitted send* takes its place in the window."""
+        if self.max_per_second is None or not method.lower().startswith("send"):
+            return False
+        window = self._window
+        while window and window[0] <= now - RATE_LIMIT_WINDOW_SECONDS:
+            window.popleft()
+        if len(window) >= int(self.max_per_second):
+            return True
+        window.append(now)
+        return False
 
     def _scripted_failure(self, method: str, params: Json) -> None:
         queue = self._failures.get(method)
@@ -923,6 +966,7 @@ class FakeTelegram:
             message["reply_markup"] = markup
         self._messages[(chat_id, message["message_id"])] = message
         self._sent.append({**params, "chat_id": chat_id, "message_id": message["message_id"]})
+        self.sent_times.append(time.monotonic())
         return _copy(message)
 
     async def _edit_message_text(self, params: Json) -> Json | bool:

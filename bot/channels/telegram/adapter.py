@@ -221,6 +221,10 @@ class TelegramChannel:
         except TransientTelegramError as error:
             raise TemporaryFailure(str(error)) from None
 
+    @property
+    def scheduled_per_second(self) -> float:
+        return self._sender.scheduled_per_second
+
     async def deliver(self, chat_id: str, reply: Reply) -> str | None:
         await self._sender.deliver(chat_id, reply)
         return None

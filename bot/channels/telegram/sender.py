@@ -42,7 +42,9 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiolimiter import AsyncLimiter
 
+from bot import metrics
 from bot.channels.base import ChatBlocked, RetryLater
+from bot.channels.pacing import REPLY, SCHEDULED, Pacer, Reservations
 from bot.channels.telegram.render import render
 from handlers.types import Reply
 
@@ -112,15 +114,28 @@ class TelegramSender:
         messages_per_second: float = 25,
         per_chat_per_second: float = 1,
         per_chat_burst: int = 3,
+        paid_broadcast_per_second: float | None = None,
+        shared: Callable[[str], Reservations | None] = lambda _budget: None,
     ) -> None:
-        """`messages_per_second` is a steady rate with no burst: a bucket that starts
-        full would let twice the rate through in the first second, past Telegram's
-        limit of 30 a second, at exactly the moment (the scheduler's minute) when many
-        chats are due at once. A chat may send `per_chat_burst` messages at once (a
-        long reply in parts) and then `per_chat_per_second`."""
+        """`messages_per_second` is the steady budget replies and scheduled messages
+        share, replies first (`pacing.Pacer`). A chat may send `per_chat_burst` messages
+        at once (a long reply in parts) and then `per_chat_per_second`.
+
+        With `paid_broadcast_per_second`, scheduled messages go out with Telegram's
+        `allow_paid_broadcast` (paid in Stars, past the free 30 a second) at that rate,
+        and the free budget is left to replies.
+
+        `shared` gives a budget's reservations across instances (`bot.db.send_budget`),
+        by the budget's name."""
         self._bot = bot
         self._on_blocked = on_blocked
-        self._global = AsyncLimiter(1, 1 / messages_per_second)
+        bot_id = str(bot.id)
+        self._global = Pacer(messages_per_second, shared(f"telegram:{bot_id}"))
+        self._broadcast = (
+            Pacer(paid_broadcast_per_second, shared(f"telegram-paid:{bot_id}"))
+            if paid_broadcast_per_second is not None
+            else None
+        )
         self._per_chat_rate = per_chat_per_second
         self._per_chat_burst = per_chat_burst
         self._chats: OrderedDict[str, _Chat] = OrderedDict()
@@ -156,9 +171,19 @@ class TelegramSender:
         else:
             log.info("telegram asked chat %s to slow down; pausing it for %.0f s", chat_id, seconds)
 
-    async def _take_turn(self, chat: _Chat) -> None:
+    @property
+    def scheduled_per_second(self) -> float:
+        return self._budget(SCHEDULED).rate
+
+    def _budget(self, priority: int) -> Pacer:
+        """Paid broadcasts have a budget of their own; everything else shares the free one."""
+        if priority == SCHEDULED and self._broadcast is not None:
+            return self._broadcast
+        return self._global
+
+    async def _take_turn(self, chat: _Chat, priority: int) -> None:
         """Waits until this chat may send: no pause on it or on everyone, and a token
-        from both limiters."""
+        from the chat's limiter and a slot from the shared budget."""
         loop = asyncio.get_running_loop()
         while True:
             await self._resume.wait()
@@ -169,7 +194,7 @@ class TelegramSender:
             # The chat's limiter first: a global token taken and then held while the
             # chat waits out its own limit would be a slot no other chat can use.
             await chat.limiter.acquire()
-            await self._global.acquire()
+            await self._budget(priority).acquire(priority)
             # A pause may have begun while this call queued for the limiters.
             if self._resume.is_set() and chat.resume_at <= loop.time():
                 return
@@ -179,6 +204,7 @@ class TelegramSender:
         chat_id: str,
         make_call: Callable[[], Awaitable[T]],
         transient_retries: int = MAX_TRANSIENT_RETRIES,
+        priority: int = REPLY,
     ) -> T:
         """Runs one API call for a chat under the limits. A 429 pauses that chat (or
         everyone, when several chats get one at once) and is retried. A transient
@@ -188,10 +214,11 @@ class TelegramSender:
         chat = self._chat(chat_id)
         rate_limited = transient = 0
         while True:
-            await self._take_turn(chat)
+            await self._take_turn(chat, priority)
             try:
                 return await make_call()
             except TelegramRetryAfter as error:
+                metrics.count_rate_limited("telegram")
                 rate_limited += 1
                 if rate_limited == MAX_RETRY_AFTER_ATTEMPTS:
                     raise
@@ -218,7 +245,11 @@ class TelegramSender:
             await asyncio.sleep(TRANSIENT_BACKOFF_SECONDS * 2 ** (transient - 1))
 
     async def send(
-        self, chat_id: str, reply: Reply, first_part_retries: int = MAX_TRANSIENT_RETRIES
+        self,
+        chat_id: str,
+        reply: Reply,
+        first_part_retries: int = MAX_TRANSIENT_RETRIES,
+        priority: int = REPLY,
     ) -> list[Message]:
         """Sends a reply, in several messages when it is long. Once a part is out, the
         rest gets the quick retries whatever the caller asked: giving up half-way would
@@ -226,7 +257,7 @@ class TelegramSender:
         sent: list[Message] = []
         for text, markup in render(reply):
             retries = MAX_TRANSIENT_RETRIES if sent else first_part_retries
-            sent.append(await self._send_chunk(chat_id, text, markup, retries))
+            sent.append(await self._send_chunk(chat_id, text, markup, retries, priority))
         return sent
 
     async def _send_chunk(
@@ -235,11 +266,16 @@ class TelegramSender:
         text: str,
         markup: InlineKeyboardMarkup | None,
         transient_retries: int,
+        priority: int,
     ) -> Message:
+        paid = True if self._budget(priority) is self._broadcast else None
         return await self.call(
             chat_id,
-            lambda: self._bot.send_message(chat_id=int(chat_id), text=text, reply_markup=markup),
+            lambda: self._bot.send_message(
+                chat_id=int(chat_id), text=text, reply_markup=markup, allow_paid_broadcast=paid
+            ),
             transient_retries,
+            priority,
         )
 
     async def edit(self, chat_id: str, message_id: int, reply: Reply) -> bool:
@@ -270,6 +306,6 @@ class TelegramSender:
         the batch. A 429 that outlasts the pauses is `RetryLater`; everything else
         (`TransientTelegramError` included) goes to the dispatcher's generic back-off."""
         try:
-            await self.send(chat_id, reply, first_part_retries=0)
+            await self.send(chat_id, reply, first_part_retries=0, priority=SCHEDULED)
         except TelegramRetryAfter as error:
             raise RetryLater(error.retry_after) from None

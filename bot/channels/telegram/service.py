@@ -23,6 +23,7 @@ from bot.channels.telegram.adapter import ALLOWED_UPDATES, CHANNEL, TelegramChan
 from bot.channels.telegram.polling import TelegramPoller
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.webhook import webhook_handler
+from bot.db.send_budget import shared_budget
 from bot.inbound.worker import InboundWorker
 from bot.web import TELEGRAM_WEBHOOK_PATH, Probe, build_web_app
 from scheduler.engine import SchedulerEngine
@@ -60,7 +61,15 @@ class TelegramService:
             default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
         )
         self.sender = TelegramSender(
-            self.bot, on_blocked=lambda chat_id: self.worker.mark_blocked(chat_id)
+            self.bot,
+            on_blocked=lambda chat_id: self.worker.mark_blocked(chat_id),
+            messages_per_second=settings.telegram_messages_per_second,
+            paid_broadcast_per_second=(
+                settings.telegram_paid_broadcast_per_second
+                if settings.telegram_paid_broadcast
+                else None
+            ),
+            shared=lambda budget: shared_budget(app.engine, budget),
         )
         self.channel = TelegramChannel(self.bot, self.sender, app.coach.library.messages)
         self.worker = InboundWorker(

@@ -250,6 +250,10 @@ class WhatsAppChannel:
             first = first or ref
         return first
 
+    @property
+    def scheduled_per_second(self) -> float:
+        return self._sender.messages_per_second
+
     async def deliver(self, chat_id: str, reply: Reply) -> str | None:
         """A scheduled message: free text inside the 24-hour window, the template
         outside it (what it would have said waits for the user's tap on the button)."""

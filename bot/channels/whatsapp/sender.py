@@ -27,9 +27,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 
+from bot import metrics
 from bot.channels.base import ChatBlocked, Refused, RetryLater, TemporaryFailure
+from bot.channels.pacing import REPLY, SCHEDULED, Pacer, Reservations
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +81,14 @@ class WhatsAppSender:
         on_unreachable: OnUnreachable,
         messages_per_second: float = 80,
         pair_interval_seconds: float = 6,
+        shared: Reservations | None = None,
     ) -> None:
         self._http = http
         self._url = f"{api_url.rstrip('/')}/{version}/{phone_number_id}/messages"
         self._headers = {"Authorization": f"Bearer {access_token}"}
         self._on_unreachable = on_unreachable
-        self._global = AsyncLimiter(1, 1 / messages_per_second)  # steady, no burst
+        self.messages_per_second = messages_per_second
+        self._global = Pacer(messages_per_second, shared)
         self._pair_interval = pair_interval_seconds
         self._last_to: OrderedDict[str, float] = OrderedDict()
         self._token_rejected = False
@@ -99,7 +102,7 @@ class WhatsAppSender:
         if not live:
             await self._wait_for_pair(user)
         body = {"messaging_product": "whatsapp", **recipient(user), **message}
-        answer = await self._post(body, user, template)
+        answer = await self._post(body, user, template, REPLY if live else SCHEDULED)
         self._last_to[user] = time.monotonic()
         self._last_to.move_to_end(user)
         if len(self._last_to) > MAX_TRACKED_USERS:
@@ -118,7 +121,7 @@ class WhatsAppSender:
         }
         if typing:
             body["typing_indicator"] = {"type": "text"}
-        await self._post(body, "", "")
+        await self._post(body, "", "", REPLY)
 
     async def _wait_for_pair(self, user: str) -> None:
         last = self._last_to.get(user)
@@ -127,24 +130,24 @@ class WhatsAppSender:
             if wait > 0:
                 await asyncio.sleep(wait)
 
-    async def _post(self, body: dict[str, Any], user: str, template: str) -> dict[str, Any]:
+    async def _post(
+        self, body: dict[str, Any], user: str, template: str, priority: int
+    ) -> dict[str, Any]:
         for attempt in range(QUICK_RETRIES + 1):
-            async with self._global:
-                try:
-                    async with self._http.post(
-                        self._url, json=body, headers=self._headers
-                    ) as response:
-                        status, raw = response.status, await response.read()
-                except (aiohttp.ClientError, TimeoutError) as error:
-                    failure = f"network error ({type(error).__name__})"
-                else:
-                    answer = _json(raw)
-                    if 200 <= status < 300 and answer is not None:
-                        self._token_rejected = False
-                        return answer
-                    if status < 500 and answer is not None:
-                        await self._raise_graph_error(answer, user, template)
-                    failure = f"HTTP {status}" + ("" if answer is not None else " without JSON")
+            await self._global.acquire(priority)
+            try:
+                async with self._http.post(self._url, json=body, headers=self._headers) as response:
+                    status, raw = response.status, await response.read()
+            except (aiohttp.ClientError, TimeoutError) as error:
+                failure = f"network error ({type(error).__name__})"
+            else:
+                answer = _json(raw)
+                if 200 <= status < 300 and answer is not None:
+                    self._token_rejected = False
+                    return answer
+                if status < 500 and answer is not None:
+                    await self._raise_graph_error(answer, user, template)
+                failure = f"HTTP {status}" + ("" if answer is not None else " without JSON")
             if attempt < QUICK_RETRIES:
                 await asyncio.sleep(QUICK_BACKOFF_SECONDS * 2**attempt)
         raise TemporaryFailure(failure)
@@ -159,6 +162,7 @@ class WhatsAppSender:
             await self._on_unreachable(user)
             raise ChatBlocked(user)
         if code in (RATE_LIMITED, PAIR_LIMITED):
+            metrics.count_rate_limited("whatsapp")
             pause = RATE_LIMIT_PAUSE_SECONDS if code == RATE_LIMITED else self._pair_interval
             raise RetryLater(pause)
         if code == BAD_TOKEN:

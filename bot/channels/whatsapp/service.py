@@ -15,6 +15,7 @@ from bot.app import App
 from bot.channels.whatsapp.adapter import CHANNEL, WhatsAppChannel
 from bot.channels.whatsapp.sender import WhatsAppSender
 from bot.channels.whatsapp.webhook import handshake_handler, webhook_handler
+from bot.db.send_budget import shared_budget
 from bot.inbound.worker import InboundWorker
 from bot.web import WHATSAPP_WEBHOOK_PATH, Probe, build_web_app
 from scheduler.engine import SchedulerEngine
@@ -48,6 +49,7 @@ class WhatsAppService:
             on_unreachable=lambda user: self.worker.mark_blocked(user),
             messages_per_second=settings.whatsapp_messages_per_second,
             pair_interval_seconds=settings.whatsapp_pair_interval_seconds,
+            shared=shared_budget(app.engine, f"whatsapp:{settings.whatsapp_phone_number_id}"),
         )
         self.channel = WhatsAppChannel(
             self.sender,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.channels.base import ChatBlocked, OutboundChannel, Refused, RetryLater
 from bot.clock import Clock
 from bot.db.models import Delivery, User
@@ -52,6 +53,11 @@ BACKOFF_CAP_SECONDS = 1800
 # A waiting reply still goes out in quiet hours when the user wrote less than this ago;
 # otherwise it waits for the morning like everything else.
 REPLY_AWAKE = timedelta(minutes=15)
+
+
+def _count(channel: str, rows: list[Delivery], outcome: metrics.DeliveryOutcome) -> None:
+    for kind, count in Counter(row.kind for row in rows).items():
+        metrics.count_delivery(channel, kind, outcome, count)
 
 
 def backoff(attempts: int, rng: random.Random) -> timedelta:
@@ -171,6 +177,7 @@ class Dispatcher:
         deliveries = DeliveryRepository(session)
         if user is None or user.blocked or user.channel not in self._channels:
             await deliveries.finish([r.id for r in rows], CANCELLED, now, UNREACHABLE)
+            _count(user.channel if user else "unknown", rows, "cancelled")
             return []
         to_send = []
         quiet = in_quiet_hours(now, user.timezone)
@@ -191,6 +198,7 @@ class Dispatcher:
                     await deliveries.finish([row.id], SKIPPED, now, "quiet hours")
             else:
                 to_send.append(row)
+        _count(user.channel, [r for r in rows if r not in to_send], "skipped")
         return to_send
 
     async def _send_batch(self, messages: list[_Message]) -> int:
@@ -216,6 +224,11 @@ class Dispatcher:
                 by_ref[outcome.ref or ""].extend(outcome.message.ids)
             for ref, ids in by_ref.items():
                 await deliveries.finish(ids, SENT, now, ref=ref)
+            for outcome in sent:
+                message = outcome.message
+                _count(message.channel, message.rows, "sent")
+                due = min(row.due_at for row in message.rows)
+                metrics.observe_dispatch_lag(message.channel, (now - due).total_seconds())
             if sent:
                 users = await session.scalars(
                     select(User).where(User.id.in_([o.message.user_id for o in sent]))
@@ -238,12 +251,15 @@ class Dispatcher:
             blocked = await session.get(User, message.user_id)
             if blocked is not None:
                 blocked.blocked = True
+            _count(message.channel, message.rows, "cancelled")
         elif isinstance(error, RetryLater):
             retry_at = now + timedelta(seconds=error.seconds)
             await deliveries.retry_later(ids, retry_at, "rate limited")
+            _count(message.channel, message.rows, "retry")
         elif isinstance(error, Refused):
             log.warning("delivery to user %s refused: %s", message.user_id, type(error).__name__)
             await deliveries.finish(ids, FAILED, now, type(error).__name__)
+            _count(message.channel, message.rows, "failed")
         else:
             log.warning("delivery to user %s failed: %s", message.user_id, type(error).__name__)
             attempts = max(r.attempts for r in message.rows)
@@ -259,3 +275,5 @@ class Dispatcher:
                 await deliveries.finish(give_up, FAILED, now, type(error).__name__)
             if again:
                 await deliveries.retry_later(again, retry_at, type(error).__name__)
+            _count(message.channel, [r for r in message.rows if r.id in give_up], "failed")
+            _count(message.channel, [r for r in message.rows if r.id not in give_up], "retry")

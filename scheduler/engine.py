@@ -52,6 +52,8 @@ class SchedulerEngine:
         self._first_tick: asyncio.Task[None] | None = None
 
     async def plan_tick(self) -> None:
+        if self._planning.locked():
+            return  # the tick still running covers this minute
         async with self._planning:
             try:
                 now = self._clock()
@@ -64,6 +66,8 @@ class SchedulerEngine:
                 log.exception("planner tick failed")
 
     async def dispatch_tick(self) -> None:
+        if self._dispatching.locked():
+            return  # the running pass sends what fell due meanwhile
         async with self._dispatching:
             try:
                 await self.dispatcher.run_once()
@@ -85,7 +89,9 @@ class SchedulerEngine:
                 "interval",
                 seconds=every,
                 id=job_id,
-                max_instances=1,
+                # Two, so that APScheduler does not warn at every tick of a long pass:
+                # a tick that finds the last one still running returns at once.
+                max_instances=2,
                 coalesce=True,
                 misfire_grace_time=None,
             )

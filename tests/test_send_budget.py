@@ -50,8 +50,9 @@ async def test_two_instances_together_stay_within_the_rate(app: App) -> None:
         assert len(fake.sent()) == 2 * PER_INSTANCE
         busiest = _busiest_second(fake.sent_times)
         if app.engine.dialect.name == "postgresql":
-            assert busiest <= RATE + 1, busiest
+            # Slots 50 ms apart; a busy machine's jitter may bunch one or two.
+            assert busiest <= RATE + 3, busiest
         else:
             # Without a shared budget each instance keeps the rate on its own.
             assert shared_budget(app.engine, "telegram:1") is None
-            assert RATE + 1 < busiest <= 2 * (RATE + 1)
+            assert RATE + 3 < busiest <= 2 * (RATE + 3)

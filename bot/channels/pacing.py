@@ -21,13 +21,16 @@ import heapq
 import itertools
 import logging
 from collections import deque
-from typing import Final, Protocol
+from typing import Final, Literal, Protocol
 
 log = logging.getLogger(__name__)
 
 REPLY: Final = 0
 SCHEDULED: Final = 1
-PRIORITY_NAMES: Final = {REPLY: "reply", SCHEDULED: "scheduled"}
+PRIORITY_NAMES: Final[dict[int, Literal["reply", "scheduled"]]] = {
+    REPLY: "reply",
+    SCHEDULED: "scheduled",
+}
 # A reservation covers this long of the rate: short enough that slots an idle instance
 # reserved and did not use are few, long enough that the row is not a hot spot.
 RESERVATION_SECONDS: Final = 0.25

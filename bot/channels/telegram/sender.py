@@ -44,7 +44,7 @@ from aiolimiter import AsyncLimiter
 
 from bot import metrics
 from bot.channels.base import ChatBlocked, RetryLater
-from bot.channels.pacing import REPLY, SCHEDULED, Pacer, Reservations
+from bot.channels.pacing import PRIORITY_NAMES, REPLY, SCHEDULED, Pacer, Reservations
 from bot.channels.telegram.render import render
 from handlers.types import Reply
 
@@ -194,7 +194,8 @@ class TelegramSender:
             # The chat's limiter first: a global token taken and then held while the
             # chat waits out its own limit would be a slot no other chat can use.
             await chat.limiter.acquire()
-            await self._budget(priority).acquire(priority)
+            waited = await self._budget(priority).acquire(priority)
+            metrics.observe_limiter_wait("telegram", PRIORITY_NAMES[priority], waited)
             # A pause may have begun while this call queued for the limiters.
             if self._resume.is_set() and chat.resume_at <= loop.time():
                 return

@@ -30,7 +30,7 @@ import aiohttp
 
 from bot import metrics
 from bot.channels.base import ChatBlocked, Refused, RetryLater, TemporaryFailure
-from bot.channels.pacing import REPLY, SCHEDULED, Pacer, Reservations
+from bot.channels.pacing import PRIORITY_NAMES, REPLY, SCHEDULED, Pacer, Reservations
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,8 @@ class WhatsAppSender:
         self, body: dict[str, Any], user: str, template: str, priority: int
     ) -> dict[str, Any]:
         for attempt in range(QUICK_RETRIES + 1):
-            await self._global.acquire(priority)
+            waited = await self._global.acquire(priority)
+            metrics.observe_limiter_wait("whatsapp", PRIORITY_NAMES[priority], waited)
             try:
                 async with self._http.post(self._url, json=body, headers=self._headers) as response:
                     status, raw = response.status, await response.read()

@@ -32,7 +32,9 @@ async def main(database_url: str, api_url: str, now: datetime) -> None:
     engine = create_engine(database_url)
     bot = Bot("123456:TEST-token", session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
     try:
-        sender = TelegramSender(bot, on_blocked=_never_blocked, messages_per_second=100_000)
+        # Fast, but slow enough that neither process claims every batch before the
+        # other has started: a pass streams until nothing is due.
+        sender = TelegramSender(bot, on_blocked=_never_blocked, messages_per_second=1_000)
         dispatcher = Dispatcher(
             create_session_factory(engine), load_library(), {"telegram": sender}, lambda: now
         )

@@ -43,8 +43,10 @@ from scheduler.timing import in_quiet_hours, next_quiet_end
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
-# Users per claim: about a second of the channel's rate, within these bounds.
-MIN_BATCH, MAX_BATCH = 10, 500
+# Users per claim: about a second of the channel's rate, within these bounds. The claim
+# and the composing share a transaction, which on SQLite holds the one write lock: 100
+# users keep it well under the 5 s other writers wait for it.
+MIN_BATCH, MAX_BATCH = 10, 100
 # Batches claimed and not yet recorded: one being sent, the next one queued behind it.
 BATCHES_AHEAD = 2
 MAX_ATTEMPTS = 5

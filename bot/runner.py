@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from bot import redact
@@ -25,6 +26,11 @@ async def run_channels(settings: Settings) -> int:
     from bot.channels.whatsapp.service import WhatsAppService
 
     async with open_app(settings) as app:
+        # The content library and the imported modules are most of the heap and live as
+        # long as the process: frozen, the garbage collector stops walking them in every
+        # full collection, which under load took about 5 % of the CPU.
+        gc.collect()
+        gc.freeze()
         whatsapp = [WhatsAppService(app)] if settings.whatsapp_enabled else []
         if not settings.telegram_enabled:
             await whatsapp[0].run()

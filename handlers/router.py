@@ -32,6 +32,7 @@ from handlers import (
 from handlers.context import Context
 from handlers.parsing import ZONES, clean_text, format_number, parse_role
 from handlers.types import Inbound, Reply
+from scheduler.planner import NOTE_NEEDS_SILENCE
 
 log = logging.getLogger(__name__)
 
@@ -184,12 +185,14 @@ class Coach:
         user, is_new = await UserRepository(session).get_or_create(
             inbound.channel, inbound.chat_id, name, now
         )
+        if not is_new and now - user.last_active_at >= NOTE_NEEDS_SILENCE:
+            # The user is back: a pending "I'll write less often" note is no longer true.
+            await DeliveryRepository(session).delete_pending(user.id, kind="nudge")
         user.last_active_at = now
-        # The user is back: a pending "I'll write less often" note is no longer true.
-        await DeliveryRepository(session).delete_pending(user.id, kind="nudge")
         if name and user.display_name != name:
             user.display_name = name
-        state = await ConversationStateRepository(session).get(user.id)
+        # A user made just now has no conversation yet.
+        state = None if is_new else await ConversationStateRepository(session).get(user.id)
         ctx = Context.build(session, inbound, user, state, is_new, self._library, now)
         if inbound.payload is not None:
             return await self._route_button(ctx, inbound.payload)

@@ -21,6 +21,10 @@ from scheduler.timing import DAILY_GRACE, local
 # only every BACKOFF_EVERY_DAYS days, until the user writes again.
 IGNORED_BEFORE_BACKOFF = 3
 BACKOFF_EVERY_DAYS = 3
+# The note needs those three messages, one per local day, sent after the user last wrote:
+# more than a day of silence (less a zone change's shift). A user who wrote more recently
+# cannot have one pending, so their messages need not look for one.
+NOTE_NEEDS_SILENCE = timedelta(hours=12)
 
 
 # Daily rows already written are looked up from this far back: today's and tomorrow's

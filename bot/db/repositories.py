@@ -12,15 +12,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.engine import upsert_insert
 from bot.db.models import ConversationState, PracticeAttempt, ServedItem, User
 
+# session.info key: the users a transaction has looked up, by (channel, external id).
+KNOWN_USERS = "known_users"
+
 
 class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def find(self, channel: str, external_id: str) -> User | None:
-        return await self._session.scalar(
+        known = self._known().get((channel, external_id))
+        if known is not None:
+            return known
+        user = await self._session.scalar(
             select(User).where(User.channel == channel, User.external_id == external_id)
         )
+        if user is not None:
+            self._known()[(channel, external_id)] = user
+        return user
 
     async def get_or_create(
         self, channel: str, external_id: str, display_name: str, now: datetime
@@ -37,7 +46,19 @@ class UserRepository:
         )
         self._session.add(user)
         await self._session.flush()
+        self._known()[(channel, external_id)] = user
         return user, True
+
+    def _known(self) -> dict[tuple[str, str], User]:
+        """The users this transaction has looked up: an update's handling asks for its
+        user more than once. Kept per transaction, as a rollback expires or drops them."""
+        transaction = self._session.sync_session.get_transaction()
+        cached = self._session.info.get(KNOWN_USERS)
+        if cached is None or cached[0] is not transaction:
+            cached = (transaction, {})
+            self._session.info[KNOWN_USERS] = cached
+        users: dict[tuple[str, str], User] = cached[1]
+        return users
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from bot.channels.base import ChatBlocked, ReplyChannel, RetryLater, TemporaryFa
 from bot.channels.chat_lock import ChatLocks
 from bot.channels.flood import FloodGuard, Verdict
 from bot.clock import Clock
+from bot.db.group_commit import GroupCommit
 from bot.db.inbound import DONE, UNREADABLE, Arrival, InboundRepository
 from bot.db.models import InboundUpdate
 from bot.db.repositories import UserRepository
@@ -54,7 +55,8 @@ Decoder = Callable[[InboundUpdate], Awaitable[Decoded]]
 # is tried again after these pauses; after the last, the update waits for a restart.
 RETRY_PAUSES = (0.5, 1, 2, 4, 8, 15, 30)
 # How long an outbox row is held for the live send before the dispatcher may take it;
-# renewed before each reply. Long enough for a backlog at 25 messages/s, or a 429 pause.
+# renewed before a reply once half of it is gone. Long enough for a backlog at 25
+# messages/s, or a 429 pause.
 SEND_LEASE = timedelta(minutes=10)
 # Updates handled at once; more would only queue for database connections.
 MAX_CONCURRENT = 32
@@ -73,6 +75,20 @@ class Outbox:
     ids: list[int]
     replies: list[Reply]
     edit_target: str | None
+    leased_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of outbox rows after a send."""
+
+    ids: list[int]
+    status: str
+    error: str = ""
+    ref: str = ""
+
+
+Recorded = tuple[list[InboundUpdate], list[InboundUpdate]]
 
 
 class InboundWorker:
@@ -102,6 +118,10 @@ class InboundWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[int] = set()  # journal row ids with a task
         self._sweeper: asyncio.Task[None] | None = None
+        # Under load, journalling arrivals and recording sends are most of the
+        # transactions; callers at the same moment share one.
+        self._arrivals = GroupCommit[Sequence[Arrival], Recorded](sessions, self._record)
+        self._outcomes = GroupCommit[Outcome, None](sessions, self._record_outcomes)
         metrics.start_channel(channel)
 
     @property
@@ -117,12 +137,7 @@ class InboundWorker:
         they are committed, and only then may the platform be told they arrived; when it
         raises, nothing was written and the platform must deliver them again. Returns how
         many were new (not redeliveries)."""
-        async with self._sessions() as session, session.begin():
-            journal = self._journal(session)
-            rows = await journal.record(arrivals, self._clock())
-            # A redelivery of an update still pending (its first commit was reported as
-            # failed, or its task gave up) is started again unless a task runs it.
-            stuck = await journal.pending_among(arrivals) if len(rows) < len(arrivals) else []
+        rows, stuck = await self._arrivals.submit(arrivals)
         if len(rows) < len(arrivals):
             metrics.count_update(self._channel, "duplicate", len(arrivals) - len(rows))
         sent_at = {arrival.platform_id: arrival.sent_at for arrival in arrivals}
@@ -139,6 +154,18 @@ class InboundWorker:
         for row in stuck:
             self._start(row, Verdict.ALLOW)
         return len(rows)
+
+    async def _record(
+        self, session: AsyncSession, batches: Sequence[Sequence[Arrival]]
+    ) -> list[Recorded]:
+        journal, now, recorded = self._journal(session), self._clock(), []
+        for arrivals in batches:
+            rows = await journal.record(arrivals, now)
+            # A redelivery of an update still pending (its first commit was reported as
+            # failed, or its task gave up) is started again unless a task runs it.
+            stuck = await journal.pending_among(arrivals) if len(rows) < len(arrivals) else []
+            recorded.append((rows, stuck))
+        return recorded
 
     async def start(self) -> int:
         """Starts the updates a previous run journalled and did not finish, and the
@@ -356,7 +383,7 @@ class InboundWorker:
             return None
         user, _ = await users.get_or_create(self._channel, chat_id, clean_text(name)[:128], now)
         ids = await hold_replies(session, user.id, replies, now, SEND_LEASE)
-        return Outbox(user.id, chat_id, ids, replies, edit_target)
+        return Outbox(user.id, chat_id, ids, replies, edit_target, now + SEND_LEASE)
 
     async def _apply_status(
         self, session: AsyncSession, event: StatusReport, now: datetime
@@ -396,11 +423,16 @@ class InboundWorker:
             if self._replies.merges_replies
             else [range(i, i + 1) for i in range(count)]
         )
+        leased_until = outbox.leased_until
         for part in parts:
             ids = [outbox.ids[i] for i in part]
             rest = outbox.ids[part.start :]
-            if not await _uninterrupted(self._renew(ids)):
-                return  # the lease ran out and the dispatcher has these now
+            # A reply queued for the limiter behind a long backlog renews its lease; one
+            # sent at once (nearly all) is well inside the lease it was stored with.
+            if self._clock() > leased_until - SEND_LEASE / 2:
+                leased_until = self._clock() + SEND_LEASE
+                if not await _uninterrupted(self._renew(ids, leased_until)):
+                    return  # the lease ran out and the dispatcher has these now
             try:
                 ref = await self._replies.reply(
                     chat_id,
@@ -435,9 +467,9 @@ class InboundWorker:
                 continue
             await _uninterrupted(self._finish(ids, SENT, ref=ref or ""))
 
-    async def _renew(self, ids: list[int]) -> bool:
+    async def _renew(self, ids: list[int], until: datetime) -> bool:
         async with self._sessions() as session, session.begin():
-            return await DeliveryRepository(session).renew_lease(ids, self._clock() + SEND_LEASE)
+            return await DeliveryRepository(session).renew_lease(ids, until)
 
     async def _postpone(self, user_id: int, ids: list[int], at: datetime, reason: str) -> None:
         async with self._sessions() as session, session.begin():
@@ -449,8 +481,15 @@ class InboundWorker:
             await DeliveryRepository(session).retry_waiting_replies(outbox.user_id, self._clock())
 
     async def _finish(self, ids: list[int], status: str, error: str = "", ref: str = "") -> None:
-        async with self._sessions() as session, session.begin():
-            await DeliveryRepository(session).finish(ids, status, self._clock(), error, ref)
+        await self._outcomes.submit(Outcome(ids, status, error, ref))
+
+    async def _record_outcomes(
+        self, session: AsyncSession, outcomes: Sequence[Outcome]
+    ) -> list[None]:
+        deliveries, now = DeliveryRepository(session), self._clock()
+        for outcome in outcomes:
+            await deliveries.finish(outcome.ids, outcome.status, now, outcome.error, outcome.ref)
+        return [None] * len(outcomes)
 
 
 # PostgreSQL error classes that pass: connection (08), transaction rollback such as a

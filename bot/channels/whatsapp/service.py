@@ -102,7 +102,10 @@ class WhatsAppService:
         web_app = build_web_app(self._app.engine, self.probes())
         self.add_routes(web_app)
         await self.start()
-        runner = web.AppRunner(web_app, shutdown_timeout=settings.shutdown_grace_seconds)
+        # No access log, as on Telegram's side (see TelegramService._serve).
+        runner = web.AppRunner(
+            web_app, shutdown_timeout=settings.shutdown_grace_seconds, access_log=None
+        )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)

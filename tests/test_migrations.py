@@ -143,3 +143,14 @@ def test_an_unreachable_database_is_named_without_its_password() -> None:
     )
     assert "s3cret-pw" not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_head_read_from_the_files_is_alembics_head() -> None:
+    # A start on a database already at this head skips importing Alembic; a wrong head
+    # would skip a migration.
+    from alembic.script import ScriptDirectory
+
+    assert (
+        migrate.head_revision()
+        == ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    )

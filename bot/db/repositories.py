@@ -28,6 +28,7 @@ class UserRepository:
             select(User).where(User.channel == channel, User.external_id == external_id)
         )
         if user is not None:
+            # Looked up again after the query: it may have begun the transaction.
             self._known()[(channel, external_id)] = user
         return user
 

@@ -65,6 +65,7 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         "fb_copied": set(),
         "fb_repeated": set(),
         "fb_listed": set(),
+        "fb_template": set(),
         "fb_generic": set(),
         "fb_generic_story": set(),
         "fb_rambling": set(),
@@ -147,6 +148,7 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         "improve_copied": {"quote"},
         "improve_repeated": {"quote"},
         "improve_listed": {"quote"},
+        "improve_template": {"quote"},
         # interviews and the countdown plan
         "interview_ask_date": set(),
         "interview_ask_time": {"day"},

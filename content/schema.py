@@ -231,6 +231,9 @@ class NumberRules(_Strict):
     quantity_phrases: tuple[Phrase, ...]
     # A number right after one of these is a label, not a result ("versi 2", "error 500").
     label_words: tuple[Phrase, ...]
+    # A percentage or multiplier said of one of these measures nothing ("dampak naik
+    # 30%", "efisiensi meningkat 3x"): nobody can say what was counted.
+    unmeasured: tuple[Phrase, ...] = ()
 
 
 class Negativity(_Strict):

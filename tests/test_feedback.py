@@ -71,6 +71,19 @@ async def test_numbers_that_prove_nothing_are_not_evidence(person: Person) -> No
         assert label not in text
 
 
+async def test_a_percentage_of_nothing_in_particular_is_not_evidence(person: Person) -> None:
+    text = await feedback_on(
+        person,
+        "hr-q-047",
+        "Pernah proyek laporan bulanan yang saya pegang telat dua minggu karena saya salah "
+        "memperkirakan waktu. Setelah itu saya memecah pekerjaan jadi tugas harian dan "
+        "melapor ke atasan tiap Jumat. Hasilnya dampaknya naik 40% dan efisiensi meningkat 3x.",
+    )
+    assert "“40%”" not in text and "“3x”" not in text
+    # "dua minggu" late is a fact a recruiter can ask about; the percentages are not.
+    assert "“dua minggu”" in text
+
+
 async def test_durations_in_words_are_evidence(person: Person) -> None:
     text = await feedback_on(
         person,
@@ -215,6 +228,44 @@ MEDIUM_FAILURE = (
     "untuk lebih cepat bilang ke atasan kalau ada kendala."
 )
 WEAK_FAILURE = "Saya jarang gagal sih, paling telat sedikit aja tapi tetap selesai."
+
+
+TEMPLATE_FAILURE = (
+    "Pernah suatu ketika proyek yang saya pegang gagal mencapai target karena kurang "
+    "koordinasi. Tanggung jawab saya waktu itu memastikan proyek selesai tepat waktu. Setelah "
+    "gagal, saya menganalisis penyebabnya, berkoordinasi dengan tim terkait, dan memperbaiki "
+    "proses kerja kami. Saya juga memastikan semua pihak mendapat informasi perkembangan "
+    "secara berkala. Hasilnya, pelajaran itu saya terapkan dan proyek berikutnya berjalan "
+    "lancar, tim puas, dan dampaknya sangat positif bagi perusahaan. Dari situ saya belajar "
+    "bahwa kegagalan adalah guru terbaik."
+)
+
+
+async def test_a_story_that_ticks_every_box_but_names_nothing_is_called_a_template(
+    person: Person,
+) -> None:
+    template = await feedback_on(person, "hr-q-047", TEMPLATE_FAILURE)
+    medium = score_of(await feedback_on(person, "hr-q-047", MEDIUM_FAILURE))
+    # The weakest band, with the gamed answers: well below an honest medium story.
+    assert score_of(template) <= 10 < medium
+    assert "jawaban hafalan" in template
+    # The advice quotes the candidate's own claim that measures nothing and asks for the
+    # real event behind it.
+    quoted = template.split("ganti “")[1].split("”")[0].rstrip(" …")
+    assert quoted and quoted in TEMPLATE_FAILURE
+    assert "nama fiturnya" in template
+
+
+async def test_a_tool_named_in_lowercase_or_in_two_words_makes_a_story_concrete(
+    person: Person,
+) -> None:
+    named = TEMPLATE_FAILURE.replace(
+        "proyek yang saya pegang", "proyek dashboard penjualan di power bi yang saya pegang"
+    )
+    text = await feedback_on(person, "hr-q-047", named)
+    assert "jawaban hafalan" not in text
+    assert "Belum ada detail konkret" not in text
+    assert score_of(text) > score_of(await feedback_on(person, "hr-q-047", TEMPLATE_FAILURE))
 
 
 async def test_better_answers_score_higher_and_gamed_ones_no_higher_than_weak(

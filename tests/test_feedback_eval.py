@@ -4,8 +4,12 @@ recruiter who labelled them did, and each judgement must agree with the labels."
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
+import subprocess
+import sys
+from pathlib import Path
 
 from benchmarks.feedback_eval import evaluate, load_labels
 from content.loader import load_library
@@ -54,15 +58,32 @@ async def test_scores_in_the_chat_rank_answers_like_the_recruiter(person: Person
     # question copied, nonsense, another question's answer) don't beat genuine weak ones.
     weak = medians["weak"]
     beaten = [i for i, s in shown.items() if i.startswith(("gamed", "ho-gamed")) and s > weak]
-    assert len(beaten) <= len(by_quality["gamed"]) // 5, beaten
+    assert len(beaten) <= 1, beaten
 
 
 def test_each_judgement_agrees_with_the_labels() -> None:
     evaluation = evaluate(load_library())
-    # What issue 12 measured and set a target for. STAR parts are still short of 90%.
+    # What issue 12 measured and set a target for.
     assert evaluation.share("evidence") >= 0.9
     assert evaluation.share("length") >= 0.9
-    assert evaluation.share("star_parts") >= 0.8
+    assert evaluation.share("star_parts") >= 0.9
     assert evaluation.share("off_topic") >= 0.95
     assert evaluation.share("negative") >= 0.95
     assert evaluation.share("parts") >= 0.7
+
+
+def test_every_process_judges_the_same_answers_the_same_way() -> None:
+    """Python salts string hashes per process; the judgements must not depend on it."""
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-m", "benchmarks.feedback_eval"],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 4, 5)
+    }
+    assert len(outputs) == 1
+    assert "star_parts" in outputs.pop()

@@ -35,6 +35,7 @@ QUOTE_FROM = {
     "availability": ("first",),
     "conditions": ("last",),
     "evidence": ("vague", "result", "last"),
+    "template": ("vague", "last"),
     "team": ("team",),
     "rubric": ("last",),
     "rambling": ("longest",),
@@ -67,6 +68,8 @@ def choose(report: FeedbackReport) -> Improvement:
         return make("repeated")
     if report.listed:
         return make("listed")
+    if report.template:
+        return make("template")
     if report.negative:
         return make("negative")
     missing = report.parts_missing

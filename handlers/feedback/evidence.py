@@ -19,6 +19,10 @@ HTTP_FAMILY = re.compile(r"^[1-5]xx$")
 YEAR = re.compile(r"^(?:19|20)\d{2}$")
 HTTP_WORDS = frozenset({"error", "errors", "status", "code", "response", "http"})
 BIG_NUMBER = 1000
+# How far back a percentage looks for what it measures: "bug turun 45%", "dampaknya
+# biasanya naik 40%".
+MEASURED_WINDOW = 3
+RELATIVE_UNITS = frozenset({"persen", "%", "kali", "x"})
 
 
 def _unit_after(words: tuple[str, ...], index: int, rules: NumberRules) -> str | None:
@@ -45,6 +49,15 @@ def _is_label(words: tuple[str, ...], index: int, rules: NumberRules) -> bool:
     return before in rules.label_words or before_two in rules.label_words or before == "+"
 
 
+def _measures_nothing(words: tuple[str, ...], index: int, rules: NumberRules) -> bool:
+    for word in reversed(words[max(0, index - MEASURED_WINDOW) : index]):
+        if DIGITS.match(word.rstrip(",")):
+            return False
+        if word.rstrip(",") in rules.unmeasured:
+            return True
+    return False
+
+
 def _digit_fact(
     words: tuple[str, ...], raw: tuple[str, ...], i: int, rules: NumberRules
 ) -> str | None:
@@ -53,6 +66,9 @@ def _digit_fact(
     if match is None:
         return None
     unit = _unit_after(words, i, rules)
+    relative = match["suffix"] in ("%", "x") or unit in RELATIVE_UNITS
+    if relative and _measures_nothing(words, i, rules):
+        return None
     if match["rp"] or match["suffix"] in ("%", "x"):
         width = len(unit.split()) if unit and match["rp"] else 0
         return " ".join(raw[i : i + 1 + width]).strip(",.:;")

@@ -17,6 +17,7 @@ from handlers.feedback.reading import (
     Clause,
     Reading,
     content_roots,
+    found,
     has,
     is_content,
     phrase_pattern,
@@ -78,6 +79,8 @@ EVIDENCE_EXPECTED_POINTS = 10
 NEGATIVE_PENALTY = 20
 GENERIC_PENALTY = 10
 GENERIC_STORY_FACTOR = 0.5
+# A story this many times the shortest answer is full-size: room enough for a detail.
+TEMPLATE_SIZE = 2
 # The question types whose answers need a detail of the candidate's own to be believed.
 STORY_TYPES = ("behavioural", "case")
 RAMBLING_PENALTY = 8
@@ -117,6 +120,8 @@ class FeedbackReport:
     copied: bool
     repeated: bool
     listed: bool
+    # Every part, yet nothing anyone could check and a result that measures nothing.
+    template: bool
     score: int
     # Clauses the advice can quote, by what they show.
     quotes: dict[str, str] = field(default_factory=dict)
@@ -127,7 +132,7 @@ class FeedbackReport:
 
     @property
     def gamed(self) -> bool:
-        return self.copied or self.repeated or self.listed
+        return self.copied or self.repeated or self.listed or self.template
 
     @property
     def summary(self) -> str:
@@ -334,9 +339,12 @@ def _habit(clause: Clause, cues: FeedbackCues) -> bool:
     return False
 
 
-def _star_chain(candidates: list[tuple[set[Part], int]], order: tuple[Part, ...]) -> set[Part]:
+def _star_chain(
+    candidates: list[tuple[set[Part], int]], order: tuple[Part, ...], judged: tuple[Part, ...]
+) -> set[Part]:
     """The most STAR parts that can be read in story order: one part per clause, or two
-    from a clause long enough to hold both."""
+    from a clause long enough to hold both. Between equally long chains, the one with
+    more of the parts this question judges wins, then the one earliest in story order."""
     rank = {part: i for i, part in enumerate(order)}
     best: set[tuple[int, frozenset[Part]]] = {(-1, frozenset())}
     for options, size in candidates:
@@ -349,7 +357,10 @@ def _star_chain(candidates: list[tuple[set[Part], int]], order: tuple[Part, ...]
                 if rank[pick[0]] >= last:
                     grown.add((rank[pick[-1]], covered | set(pick)))
         best = grown
-    widest: frozenset[Part] = max((covered for _, covered in best), key=len)
+    chains: list[frozenset[Part]] = sorted(
+        {covered for _, covered in best}, key=lambda c: sorted(rank[p] for p in c)
+    )
+    widest = max(chains, key=lambda c: (len(c), len(c.intersection(judged))))
     return set(widest)
 
 
@@ -419,7 +430,7 @@ def _parts(
         for part in options:
             quotes.setdefault(part, clause.quote())
     if question.type == "behavioural":
-        present = _star_chain(candidates, type_parts)
+        present = _star_chain(candidates, type_parts, question.judged_parts)
     else:
         present = {part for options, _ in candidates for part in options}
     return present, quotes, own, team
@@ -493,6 +504,7 @@ def _question_vocabulary(question: Question, function_words: frozenset[str]) -> 
 def _concrete(reading: Reading, question: Question, cues: FeedbackCues) -> bool:
     """Any one detail of the candidate's own that pins the story down: a number, a name,
     a tool or a product that the question did not already give."""
+    given_words = _question_words(question)
     given = _question_text(question)
     for sentence in reading.sentences:
         raw = [word for clause in sentence for word in clause.raw]
@@ -503,10 +515,20 @@ def _concrete(reading: Reading, question: Question, cues: FeedbackCues) -> bool:
             for w in raw[1:]
             if w[:1].isupper() and w.strip(",.:;()").lower() not in cues.not_details
         ]
-        details += [w for w in words if has(f" {w} ", cues.specifics)]
-        if any(detail and detail not in given for detail in details):
+        if any(detail and detail not in given_words for detail in details):
+            return True
+        # Stack and product names may be several words ("power bi") and typed lowercase.
+        named = found(" ".join(words), cues.specifics)
+        if any(not has(given, (name,)) for name in named):
             return True
     return False
+
+
+@cache
+def _question_words(question: Question) -> frozenset[str]:
+    return frozenset(
+        w.strip(',.?!:;()"') for w in _question_text(question).replace("|", " ").split()
+    )
 
 
 def _rambling(reading: Reading, cues: FeedbackCues) -> bool:
@@ -559,8 +581,8 @@ def analyze(
         (clause, _has_content(clause, cue_phrases, cues), facts(clause, cues.numbers))
         for clause in real
     ]
-    substantive = [clause for clause, content, found in read_clauses if content or found]
-    evidence = [fact for _, content, found in read_clauses if content for fact in found]
+    substantive = [clause for clause, content, stated in read_clauses if content or stated]
+    evidence = [fact for _, content, stated in read_clauses if content for fact in stated]
     evidence_found = tuple(dict.fromkeys(evidence))[:MAX_EVIDENCE_EXAMPLES]
 
     # Keywords count where they sit in a sentence that says something.
@@ -590,8 +612,8 @@ def analyze(
     )
     listed = sorted_clauses.listed / total > GAMED_SHARE
 
-    for clause, _, found in read_clauses:
-        if has(clause.text, cues.vague_claims) and not found:
+    for clause, _, stated in read_clauses:
+        if has(clause.text, cues.vague_claims) and not stated:
             quotes.setdefault("vague", clause.quote())
         if _actor(clause, cues) == "team":
             quotes.setdefault("team", clause.quote())
@@ -641,7 +663,18 @@ def analyze(
     score -= RAMBLING_PENALTY if rambling else 0
     score -= TEAM_ONLY_PENALTY if team and not own and question.type == "behavioural" else 0
     score -= min(FILLER_PENALTY_MAX, FILLER_PENALTY_EACH * sum(fillers.values()))
-    if off_topic or copied or repeated or listed:
+    # A full-size story that ticks every part, names nothing anyone could check and ends
+    # in "hasilnya memuaskan" is a rehearsed template, not an experience. A short one is
+    # only thin, and the advice says so.
+    template = (
+        generic
+        and words >= TEMPLATE_SIZE * cues.min_words[question.type]
+        and question.type in STORY_TYPES
+        and present_parts == expected
+        and not evidence_found
+        and "vague" in quotes
+    )
+    if off_topic or copied or repeated or listed or template:
         score = min(score, GAMED_CAP)
 
     return FeedbackReport(
@@ -671,6 +704,7 @@ def analyze(
         copied=copied,
         repeated=repeated,
         listed=listed,
+        template=template,
         score=max(0, min(100, round(score))),
         quotes=quotes,
     )

@@ -119,7 +119,8 @@ def render(
         (report.copied, "fb_copied"),
         (report.repeated, "fb_repeated"),
         (report.listed, "fb_listed"),
-        (report.generic, generic_key),
+        (report.template, "fb_template"),
+        (report.generic and not report.template, generic_key),
         (report.rambling, "fb_rambling"),
     ):
         if flag:

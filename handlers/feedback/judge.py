@@ -401,6 +401,8 @@ def _parts(
         actor = _actor(clause, cues)
         own += actor == "own"
         team += actor == "team"
+        if actor == "team":
+            quotes.setdefault("team", clause.quote())
         if question.type == "behavioural":
             if _owns(clause, cues):
                 options.add("task")
@@ -615,8 +617,6 @@ def analyze(
     for clause, _, stated in read_clauses:
         if has(clause.text, cues.vague_claims) and not stated:
             quotes.setdefault("vague", clause.quote())
-        if _actor(clause, cues) == "team":
-            quotes.setdefault("team", clause.quote())
     if real:
         quotes.setdefault("first", real[0].quote())
         quotes.setdefault("last", real[-1].quote())

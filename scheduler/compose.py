@@ -4,6 +4,7 @@ then the daily tip, with at most one practice question. Composing has no side ef
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -37,17 +38,33 @@ class Effects:
     served: list[tuple[str, str]] = field(default_factory=list)  # (kind, item id)
     practice: tuple[str, str] | None = None  # (question id, mode)
 
-    async def apply(self, session: AsyncSession, user: User, now: datetime) -> None:
-        served = ServedItemRepository(session)
-        for kind, item_id in self.served:
-            await served.record(user.id, kind, item_id, now)
-        if self.practice is not None:
-            states = ConversationStateRepository(session)
-            if _busy_with(await states.get(user.id), now) is None:
-                question_id, mode = self.practice
-                await states.set(
-                    user.id, PRACTICE_STATE, {"question_id": question_id, "mode": mode}, now
-                )
+
+async def apply_effects(
+    session: AsyncSession, effects: Mapping[int, Effects], now: datetime
+) -> None:
+    """Applies the effects of a batch of sent messages, by user id, in a few statements
+    for the whole batch: they run while the batch's marks hold SQLite's write lock."""
+    await ServedItemRepository(session).record_many(
+        [
+            (user_id, kind, item_id)
+            for user_id, done in effects.items()
+            for kind, item_id in done.served
+        ],
+        now,
+    )
+    practice = {user_id: done.practice for user_id, done in effects.items() if done.practice}
+    if not practice:
+        return
+    states = ConversationStateRepository(session)
+    current = await states.get_many(practice)
+    await states.set_many(
+        {
+            user_id: (PRACTICE_STATE, {"question_id": question_id, "mode": mode})
+            for user_id, (question_id, mode) in practice.items()
+            if _busy_with(current.get(user_id), now) is None
+        },
+        now,
+    )
 
 
 def step_title(

@@ -4,7 +4,7 @@ hours, is skipped; plan steps wait out quiet hours and are sent late rather than
 but never after the interview.
 
 A pass streams: it claims about one second's worth of users for the channel's rate,
-composes their messages in the same transaction, and hands them to the channel while
+composes their messages once the claim has committed, and hands them to the channel while
 the next batch is claimed. The channel's pacer sets the pace, so there is no sleep
 between batches, and at most `BATCHES_AHEAD` batches are held at once, so memory stays
 bounded however many users are due."""
@@ -37,15 +37,15 @@ from bot.db.schedule import (
 )
 from content.loader import Library
 from handlers.types import Reply
-from scheduler.compose import Effects, compose
+from scheduler.compose import Effects, apply_effects, compose
 from scheduler.timing import in_quiet_hours, next_quiet_end
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 # Users per claim: about a second of the channel's rate, within these bounds. The claim
-# and the composing share a transaction, which on SQLite holds the one write lock: 100
-# users keep it well under the 5 s other writers wait for it.
+# and the marks of a batch each hold SQLite's one write lock: 100 users keep them well
+# under the time other writers wait for it.
 MIN_BATCH, MAX_BATCH = 10, 100
 # Batches claimed and not yet recorded: one being sent, the next one queued behind it.
 BATCHES_AHEAD = 2
@@ -142,8 +142,7 @@ class Dispatcher:
         return sent
 
     async def _claim(self) -> list[_Message] | None:
-        """Claims the next batch and composes its messages in one transaction; None when
-        nothing is due."""
+        """Claims the next batch and composes its messages; None when nothing is due."""
         now = self._clock()
         async with self._sessions() as session, session.begin():
             deliveries = DeliveryRepository(session)
@@ -157,20 +156,30 @@ class Dispatcher:
                 user.id: user
                 for user in await session.scalars(select(User).where(User.id.in_(list(by_user))))
             }
-            messages: list[_Message] = []
+            to_compose: list[tuple[User, list[Delivery]]] = []
             for user_id, rows in by_user.items():
                 user = users.get(user_id)
                 to_send = await self._triage(session, user, rows, now)
-                if not to_send or user is None:
-                    continue
-                reply, effects = await compose(session, self._library, user, to_send, now)
+                if to_send and user is not None:
+                    to_compose.append((user, to_send))
+        # Composing only reads, and the claimed rows are leased, so it runs after the
+        # claim has committed: SQLite's one write lock is held for the claim, not for
+        # composing a hundred messages, which other writers would wait out.
+        messages: list[_Message] = []
+        empty: list[int] = []
+        async with self._sessions() as session:
+            for user, rows in to_compose:
+                reply, effects = await compose(session, self._library, user, rows, now)
                 if reply is None:
-                    await deliveries.finish([r.id for r in to_send], SKIPPED, now, "no content")
+                    empty.extend(row.id for row in rows)
                     continue
                 messages.append(
-                    _Message(user_id, user.channel, user.external_id, to_send, reply, effects)
+                    _Message(user.id, user.channel, user.external_id, rows, reply, effects)
                 )
-            return messages
+        if empty:
+            async with self._sessions() as session, session.begin():
+                await DeliveryRepository(session).finish(empty, SKIPPED, now, "no content")
+        return messages
 
     async def _triage(
         self, session: AsyncSession, user: User | None, rows: list[Delivery], now: datetime
@@ -231,13 +240,13 @@ class Dispatcher:
                 _count(message.channel, message.rows, "sent")
                 due = min(row.due_at for row in message.rows)
                 metrics.observe_dispatch_lag(message.channel, (now - due).total_seconds())
-            if sent:
-                users = await session.scalars(
-                    select(User).where(User.id.in_([o.message.user_id for o in sent]))
+            effects = {o.message.user_id: o.message.effects for o in sent}
+            if effects:
+                # A user who left while their message was out has nothing to apply it to.
+                present = set(await session.scalars(select(User.id).where(User.id.in_(effects))))
+                await apply_effects(
+                    session, {uid: done for uid, done in effects.items() if uid in present}, now
                 )
-                effects = {o.message.user_id: o.message.effects for o in sent}
-                for user in users:
-                    await effects[user.id].apply(session, user, now)
             for outcome in outcomes:
                 if outcome.error is not None:
                     await self._failed(session, outcome.message, outcome.error, now)

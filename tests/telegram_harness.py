@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,8 +100,9 @@ async def polling(telegram: FakeTelegram, database_url: str) -> AsyncIterator[Ru
             await asyncio.wait_for(task, 15)
 
 
-@pytest.fixture
-async def webhook(telegram: FakeTelegram, database_url: str) -> AsyncIterator[Running]:
+@asynccontextmanager
+async def running_webhook(telegram: FakeTelegram, database_url: str) -> AsyncIterator[Running]:
+    """The bot in webhook mode, its webhook registered with the fake."""
     port = free_port()
     settings = telegram_settings(
         telegram,
@@ -123,6 +125,12 @@ async def webhook(telegram: FakeTelegram, database_url: str) -> AsyncIterator[Ru
         finally:
             stop.set()
             await asyncio.wait_for(task, 15)
+
+
+@pytest.fixture
+async def webhook(telegram: FakeTelegram, database_url: str) -> AsyncIterator[Running]:
+    async with running_webhook(telegram, database_url) as running:
+        yield running
 
 
 def local_webhook_url(running: Running) -> str:

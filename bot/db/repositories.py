@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.engine import upsert_insert
@@ -14,6 +15,7 @@ from bot.db.models import ConversationState, PracticeAttempt, ServedItem, User
 
 # session.info key: the users a transaction has looked up, by (channel, external id).
 KNOWN_USERS = "known_users"
+SERVED_ITEMS = cast(Table, ServedItem.__table__)
 
 
 class UserRepository:
@@ -87,6 +89,36 @@ class ConversationStateRepository:
             row.state, row.data, row.updated_at = name, data, now
         await self._session.flush()
 
+    async def get_many(self, user_ids: Collection[int]) -> dict[int, StateSnapshot]:
+        rows = await self._session.scalars(
+            select(ConversationState).where(ConversationState.user_id.in_(list(user_ids)))
+        )
+        return {
+            row.user_id: StateSnapshot(row.state, dict(row.data), row.updated_at) for row in rows
+        }
+
+    async def set_many(
+        self, states: Mapping[int, tuple[str, dict[str, Any]]], now: datetime
+    ) -> None:
+        """Sets (name, data) for each user id, with one read and one flush for them all."""
+        if not states:
+            return
+        rows = {
+            row.user_id: row
+            for row in await self._session.scalars(
+                select(ConversationState).where(ConversationState.user_id.in_(list(states)))
+            )
+        }
+        for user_id, (name, data) in states.items():
+            row = rows.get(user_id)
+            if row is None:
+                self._session.add(
+                    ConversationState(user_id=user_id, state=name, data=data, updated_at=now)
+                )
+            else:
+                row.state, row.data, row.updated_at = name, data, now
+        await self._session.flush()
+
     async def clear(self, user_id: int) -> None:
         await self._session.execute(
             delete(ConversationState).where(ConversationState.user_id == user_id)
@@ -149,13 +181,28 @@ class ServedItemRepository:
         return {item_id: served_at for item_id, served_at in rows}
 
     async def record(self, user_id: int, kind: str, item_id: str, now: datetime) -> None:
-        # One statement, so a scheduled message and a reply serving the same item at the
-        # same moment cannot collide on the unique key.
-        statement = upsert_insert(self._session, ServedItem).values(
-            user_id=user_id, kind=kind, item_id=item_id, served_at=now
-        )
+        await self.record_many([(user_id, kind, item_id)], now)
+
+    async def record_many(self, served: Sequence[tuple[int, str, str]], now: datetime) -> None:
+        """Records (user id, kind, item id) as served now, in one statement: a scheduled
+        message and a reply serving the same item at the same moment cannot collide on
+        the unique key, and a dispatched batch pays for one statement, not one a user."""
+        rows = {
+            (user_id, item_id): {
+                "user_id": user_id,
+                "kind": kind,
+                "item_id": item_id,
+                "served_at": now,
+            }
+            for user_id, kind, item_id in served
+        }
+        if not rows:
+            return
+        statement = upsert_insert(self._session, SERVED_ITEMS)
         await self._session.execute(
             statement.on_conflict_do_update(
-                index_elements=["user_id", "item_id"], set_={"served_at": now}
-            )
+                index_elements=["user_id", "item_id"],
+                set_={"served_at": statement.excluded.served_at},
+            ),
+            list(rows.values()),
         )

@@ -15,8 +15,10 @@ from content.messages import MESSAGE_FIELDS, placeholders
 from content.schema import MODES
 
 MAX_TIP_WORDS = 60
+MAX_SHORT_REPLY_WORDS = 70
 MIN_TIPS_PER_DESIGN_POINT = 3
-REQUIRED_FILES = ("topics.yaml", "feedback.yaml", "messages.yaml")
+REQUIRED_FILES = ("topics.yaml", "feedback.yaml", "messages.yaml", "conversation.yaml")
+CONVERSATION = "conversation.yaml"
 # Telegram and WhatsApp both cut text messages at 4,096 characters. Telegram counts UTF-16
 # code units (an emoji can count twice), so that is what is counted here.
 MAX_MESSAGE_CHARS = 4096
@@ -276,6 +278,8 @@ def _sent_messages(library: Library) -> Iterator[tuple[str, str, str, str]]:
         yield library.sources[step.id], step.id, "plan step", text
     for key in library.messages:
         yield "messages.yaml", key, "message", _fill(library, key)
+    for reply in library.conversation.replies if library.conversation else ():
+        yield CONVERSATION, reply.id, "reply", reply.text
 
 
 def _long_messages(library: Library) -> list[Problem]:
@@ -387,6 +391,71 @@ def _buttons(library: Library) -> list[Problem]:
     return problems
 
 
+def _conversation(library: Library) -> list[Problem]:
+    """Phrases that could never match, or could mean two things; commands and replies
+    that do not exist."""
+    talk = library.conversation
+    if talk is None:
+        return []
+    # The bot's commands are the router's; imported here so content loads without it.
+    from handlers.router import ALIASES, COMMANDS
+
+    book = library.phrases()
+    problems: list[Problem] = []
+    meaning: dict[str, str] = {}
+
+    def listed(section: str, phrases: tuple[str, ...]) -> None:
+        for phrase in phrases:
+            key = book.key(phrase)
+            if not key:
+                problems.append(
+                    Problem(CONVERSATION, section, f"phrase {phrase!r} is only filler words")
+                )
+            elif meaning.setdefault(key, section) != section:
+                problems.append(
+                    Problem(
+                        CONVERSATION,
+                        section,
+                        f"phrase {phrase!r} is also listed under {meaning[key]}; keep it in one",
+                    )
+                )
+
+    for role, phrases in talk.roles.items():
+        listed(f"roles.{role}", phrases)
+    known = set(COMMANDS) | set(ALIASES)
+    for line, phrases in talk.commands.items():
+        if line.split()[0] not in known:
+            problems.append(Problem(CONVERSATION, f"commands.{line}", "no such command"))
+        listed(f"commands.{line}", phrases)
+    ids = Counter(reply.id for reply in talk.replies)
+    problems += [
+        Problem(CONVERSATION, f"replies.{reply_id}", f"id is used {count} times")
+        for reply_id, count in ids.items()
+        if count > 1
+    ]
+    for reply in talk.replies:
+        listed(f"replies.{reply.id}", reply.phrases)
+        if word_count(reply.text) > MAX_SHORT_REPLY_WORDS:
+            problems.append(
+                Problem(
+                    CONVERSATION,
+                    f"replies.{reply.id}",
+                    f"reply is {word_count(reply.text)} words; small talk and FAQ answers "
+                    f"stay under {MAX_SHORT_REPLY_WORDS}",
+                )
+            )
+    if talk.emoji_reply is not None and talk.emoji_reply not in ids:
+        problems.append(
+            Problem(CONVERSATION, "emoji_reply", f"no reply has the id {talk.emoji_reply!r}")
+        )
+    problems += [
+        Problem(CONVERSATION, f"hints.{command}", "no such command")
+        for command in talk.hints
+        if command not in known
+    ]
+    return problems
+
+
 def spelling_texts(library: Library) -> Iterator[spelling.Text]:
     """Everything a user reads. Not ids, topics, keywords or feedback cue words."""
     for tip in library.tips:
@@ -413,6 +482,8 @@ def spelling_texts(library: Library) -> Iterator[spelling.Text]:
             yield spelling.Text(source, step.id, field, getattr(step, field))
     for key in library.messages:
         yield spelling.Text("messages.yaml", key, "message", library.messages.template(key))
+    for reply in library.conversation.replies if library.conversation else ():
+        yield spelling.Text(CONVERSATION, reply.id, "text", reply.text)
 
 
 def _preferred_terms(library: Library, directory: Path) -> list[Problem]:
@@ -489,6 +560,7 @@ def lint(directory: Path, *, editorial: bool = True) -> tuple[Library, list[Prob
         *_rounds_covered(library, {problem.file for problem in read_problems}),
         *_buttons(library),
         *_long_messages(library),
+        *_conversation(library),
     ]
     if editorial:
         problems += [

@@ -13,9 +13,12 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from content.messages import Messages
+from content.phrasebook import PhraseBook
 from content.schema import (
     AskBack,
     AskBackFile,
+    Conversation,
+    ConversationFile,
     DesignPoint,
     FeedbackCues,
     FeedbackFile,
@@ -40,6 +43,7 @@ FILE_KINDS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("plan", PlanFile),
     ("topics", TopicsFile),
     ("feedback", FeedbackFile),
+    ("conversation", ConversationFile),
     ("messages", MessagesFile),
 )
 
@@ -63,6 +67,8 @@ class Library:
     topics: dict[str, str] = field(default_factory=dict)
     design_points: list[DesignPoint] = field(default_factory=list)
     cues: FeedbackCues | None = None
+    conversation: Conversation | None = None
+    phrasebook: PhraseBook | None = None
     messages: Messages = field(default_factory=lambda: Messages({}))
     # Where each item came from, for problem reports.
     sources: dict[str, str] = field(default_factory=dict)
@@ -74,6 +80,11 @@ class Library:
         if self.cues is None:
             raise ContentError([Problem("feedback.yaml", "-", "file is missing")])
         return self.cues
+
+    def phrases(self) -> PhraseBook:
+        if self.phrasebook is None:
+            raise ContentError([Problem("conversation.yaml", "-", "file is missing")])
+        return self.phrasebook
 
 
 class ContentError(Exception):
@@ -192,6 +203,9 @@ def _collect(library: Library, parsed: BaseModel, name: str, templates: dict[str
         library.design_points = list(parsed.design_points)
     elif isinstance(parsed, FeedbackFile):
         library.cues = parsed.feedback
+    elif isinstance(parsed, ConversationFile):
+        library.conversation = parsed.conversation
+        library.phrasebook = PhraseBook(parsed.conversation)
     elif isinstance(parsed, MessagesFile):
         templates.update(parsed.messages)
 

@@ -43,6 +43,7 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         "practice_retry": {"question"},
         "practice_off_topic": {"question"},
         "practice_nothing_open": set(),
+        "practice_still_open": set(),
         "no_content": set(),
         "ask_back_header": {"round"},
         "ask_back_item": {"text", "why"},
@@ -199,6 +200,7 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         "fallback_suggest": {"command"},
         "greeting": {"name", "mode"},
         "unknown_command": {"command"},
+        "command_typo": {"command"},
         "empty_message": set(),
         "too_long": {"length", "limit"},
         "stale_button": set(),
@@ -249,6 +251,7 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         "button_cancel_yes": set(),
         "button_no": set(),
         "button_register_user_round": set(),
+        "button_run_command": {"command"},
     }.items()
 }
 

@@ -303,6 +303,39 @@ class FeedbackFile(_Strict):
     feedback: FeedbackCues
 
 
+class ShortReply(_Strict):
+    """A short answer from content to a message that is small talk or a coaching FAQ."""
+
+    id: ItemId
+    phrases: tuple[Phrase, ...] = Field(min_length=1)
+    text: Text
+    # Offer the practice and tip buttons under the answer.
+    buttons: bool = False
+
+
+class Conversation(_Strict):
+    """How free text is understood before it is read as an answer. Matching is on the
+    whole message, casefolded, without punctuation and without the filler words."""
+
+    fillers: tuple[Phrase, ...] = ()
+    # A short message that opens with one of these is a greeting ("halo kak", "pagi").
+    greetings: tuple[Phrase, ...] = Field(min_length=1)
+    # What each role is called, as typed in onboarding and in /peran.
+    roles: dict[Role, tuple[Phrase, ...]]
+    # A sentence that means a command: "mau latihan" -> "latihan", "ganti ke user" ->
+    # "mode user". The key is the command line, without "/".
+    commands: dict[Phrase, tuple[Phrase, ...]]
+    replies: tuple[ShortReply, ...] = ()
+    # The reply for a message of emoji only that no reply lists.
+    emoji_reply: ItemId | None = None
+    # Words that hint at a command, for the answer to a message the bot did not follow.
+    hints: dict[Phrase, tuple[Phrase, ...]] = Field(default_factory=dict)
+
+
+class ConversationFile(_Strict):
+    conversation: Conversation
+
+
 PLACEHOLDER = re.compile(r"{([a-z_]+)}")
 
 

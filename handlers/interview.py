@@ -123,6 +123,24 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
     return await _answer_parse(ctx, rest, mode, said_at)
 
 
+# "besok jam 10 sama user", "jumat jam 9 di kantor": words after the date that may be
+# left off for it to read as one.
+MAX_WORDS_AFTER_DATE = 3
+
+
+async def from_sentence(ctx: Context, after: str) -> list[Reply] | None:
+    """Starts the registration from a sentence that mentions an interview and a time
+    ("aku ada interview besok jam 10 sama user"), given the words after "interview";
+    None when they name no day. The date is confirmed before anything is saved."""
+    rest, mode = _split_mode(after, ctx.user.mode)
+    words = rest.split()
+    for cut in range(min(MAX_WORDS_AFTER_DATE, max(len(words) - 1, 0)) + 1):
+        kept = " ".join(words[: len(words) - cut])
+        if kept and reads_as_a_date(ctx, kept):
+            return await _answer_parse(ctx, kept, mode)
+    return None
+
+
 def reads_as_a_date(ctx: Context, args: str) -> bool:
     rest, _ = _split_mode(args, ctx.user.mode)
     return names_a_day(rest, local(ctx.now, ctx.user.timezone))

@@ -7,7 +7,6 @@ from handlers.context import Context
 from handlers.parsing import (
     format_time,
     is_skip,
-    parse_role,
     parse_time,
     parse_zone,
     shorten,
@@ -72,7 +71,7 @@ async def _advance(ctx: Context, step: str) -> list[Reply]:
 async def _apply(ctx: Context, step: str, value: str) -> str | None:
     """Stores the answer for a step; the key of an error message when it doesn't fit."""
     if step == "role":
-        role = parse_role(value)
+        role = ctx.library.phrases().role(value)
         if role is None:
             return "bad_role"
         ctx.user.role = role

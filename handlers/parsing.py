@@ -1,4 +1,4 @@
-"""Small parsers for what users type: times, zones, roles, modes. Each returns None when
+"""Small parsers for what users type: times, zones, modes. Each returns None when
 the input is not valid, and the handler answers with a clear message."""
 
 from __future__ import annotations
@@ -9,25 +9,6 @@ from datetime import time
 
 ZONES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
 ZONE_NAMES = {tz: name for name, tz in ZONES.items()}
-ROLE_ALIASES = {
-    "umum": "umum",
-    "general": "umum",
-    "developer": "developer",
-    "dev": "developer",
-    "programmer": "developer",
-    "engineer": "developer",
-    "backend": "developer",
-    "frontend": "developer",
-    "mobile": "developer",
-    "devops": "developer",
-    "qa": "qa",
-    "tester": "qa",
-    "quality assurance": "qa",
-    "data": "data",
-    "data analyst": "data",
-    "analis data": "data",
-    "analyst": "data",
-}
 MODES = {"hr": "hr", "user": "user", "teknis": "user"}
 SKIP_WORDS = {"lewati", "skip", "nanti", "nanti saja", "lewat"}
 
@@ -76,10 +57,6 @@ def parse_time(text: str) -> time | None:
 
 def parse_zone(text: str) -> str | None:
     return ZONES.get(simplify(text).upper())
-
-
-def parse_role(text: str) -> str | None:
-    return ROLE_ALIASES.get(simplify(text))
 
 
 def parse_mode(text: str) -> str | None:

@@ -30,7 +30,7 @@ from handlers import (
     tips,
 )
 from handlers.context import Context
-from handlers.parsing import ZONES, clean_text, format_number, parse_role
+from handlers.parsing import ZONES, clean_text, format_number
 from handlers.types import Inbound, Reply
 from scheduler.planner import NOTE_NEEDS_SILENCE
 
@@ -63,7 +63,9 @@ COMMANDS: dict[str, Command] = {
     "mode": Command(mode.switch, 1),
     "tips": Command(tips.send_tip, 0),
     "latihan": Command(practice.ask, 0),
-    "peran": Command(settings.role, 2, lambda ctx, args: parse_role(args) is not None),
+    "peran": Command(
+        settings.role, 2, lambda ctx, args: ctx.library.phrases().role(args) is not None
+    ),
     "pengingat": Command(settings.reminder, 1),
     "zona": Command(settings.zone, 1),
     "tanya_balik": Command(ask_back.show, 0),
@@ -93,6 +95,14 @@ FLOW_STATES = (onboarding.STATE, *interview.STATES)
 ButtonHandler = Callable[[Context, str], Awaitable[list[Reply] | None]]
 
 
+async def run_command(ctx: Context, name: str, args: str = "") -> list[Reply]:
+    if ctx.state is not None and ctx.state.name in FLOW_STATES:
+        # A command mid-flow runs at once and ends the flow; onboarding answers given so
+        # far are kept and the rest stay at their defaults.
+        await ctx.clear_state()
+    return await COMMANDS[name].handler(ctx, args)
+
+
 def _one_of(*values: str) -> Callable[[str], bool]:
     return frozenset(values).__contains__
 
@@ -113,6 +123,8 @@ BUTTONS: dict[str, ButtonAction] = {
     "ob": ButtonAction(lambda v: v.count(":") == 1, onboarding.button),
     "iv": ButtonAction(_one_of("save", "discard", "user"), interview.button),
     "batal": ButtonAction(lambda v: v == "no" or v.isdigit(), interview.cancel_chosen),
+    # "Maksudmu /latihan?" under a mistyped command.
+    "cmd": ButtonAction(COMMANDS.__contains__, run_command),
 }
 
 
@@ -131,6 +143,15 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return name, args
 
 
+def _flow_claims_word(ctx: Context, text: str) -> bool:
+    """A yes or no at the interview confirmation, which no phrase may take."""
+    return (
+        ctx.state is not None
+        and ctx.state.name == interview.CONFIRM
+        and (interview.is_yes_or_no(text))
+    )
+
+
 def _flow_claims(ctx: Context, text: str, name: str, args: str) -> bool:
     """A word typed without "/" that the open flow expects as its answer, not a command:
     "batal" at the interview confirmation, or a practice answer that happens to start
@@ -138,7 +159,7 @@ def _flow_claims(ctx: Context, text: str, name: str, args: str) -> bool:
     if ctx.state is None:
         return False
     if ctx.state.name == interview.CONFIRM:
-        return interview.is_yes_or_no(text)
+        return _flow_claims_word(ctx, text)
     if ctx.state.name == practice.STATE and len(text.split()) > MAX_PRACTICE_COMMAND_WORDS:
         return not COMMANDS[name].sensible_args(ctx, args)
     return False
@@ -206,27 +227,42 @@ class Coach:
         if len(text) > MAX_MESSAGE_CHARS:
             length, limit = format_number(len(text)), format_number(MAX_MESSAGE_CHARS)
             return [Reply(ctx.say("too_long", length=length, limit=limit))]
+        phrases = ctx.library.phrases()
         parsed = parse_command(text)
         if parsed is not None and not text.startswith("/") and _flow_claims(ctx, text, *parsed):
             parsed = None
+        if parsed is None and not text.startswith("/") and not _flow_claims_word(ctx, text):
+            said = phrases.command(text)  # "mau latihan", "ganti ke mode user"
+            if said is not None:
+                name, _, args = said.partition(" ")
+                parsed = ALIASES.get(name, name), args
         if parsed is not None:
             name, args = parsed
-            command = COMMANDS.get(name)
-            if command is None:
-                return await help.unknown_command(ctx, name)
-            if ctx.state is not None and ctx.state.name in FLOW_STATES:
-                # A command mid-flow runs at once and ends the flow; onboarding answers
-                # given so far are kept and the rest stay at their defaults.
-                await ctx.clear_state()
-            return await command.handler(ctx, args)
+            if name not in COMMANDS:
+                return await help.unknown_command(ctx, name, COMMANDS)
+            return await run_command(ctx, name, args)
         if onboarding.current_step(ctx) is not None:
             return await onboarding.answer(ctx, text)
         if ctx.state is not None and ctx.state.name in interview.STATES:
             return await interview.answer(ctx, text)
-        if ctx.state is not None and ctx.state.name == practice.STATE:
+        # Small talk is never an answer, so it is answered even with a practice question
+        # open, and the question stays open.
+        practising = ctx.state is not None and ctx.state.name == practice.STATE
+        short = phrases.reply(text)
+        if short is not None:
+            if practising:
+                return [Reply(short.text), Reply(ctx.say("practice_still_open"))]
+            return [Reply(short.text, ctx.practice_or_tip_buttons() if short.buttons else ())]
+        if phrases.is_greeting(text):
+            greeting = await help.greet(ctx)
+            return [*greeting, Reply(ctx.say("practice_still_open"))] if practising else greeting
+        if practising:
             return await practice.answer(ctx, text)
         if practice.asks_for_help(ctx, text):
             return [Reply(ctx.say("practice_nothing_open"))]
+        after = phrases.after_hint(text, "interview")
+        if after and (started := await interview.from_sentence(ctx, after)) is not None:
+            return started
         return await help.fallback(ctx, text)
 
     async def _route_button(self, ctx: Context, payload: str) -> list[Reply]:

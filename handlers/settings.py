@@ -7,7 +7,6 @@ from handlers.context import Context
 from handlers.parsing import (
     ZONES,
     format_time,
-    parse_role,
     parse_time,
     parse_zone,
     shorten,
@@ -39,7 +38,7 @@ async def role(ctx: Context, args: str = "") -> list[Reply]:
     if not args:
         text = ctx.say("role_current", role=ctx.role_label())
         return [Reply(text, role_buttons(ctx, "v1:role"))]
-    new_role = parse_role(args)
+    new_role = ctx.library.phrases().role(args)
     if new_role is None:
         return [Reply(ctx.say("bad_role", value=shorten(args)), role_buttons(ctx, "v1:role"))]
     ctx.user.role = new_role

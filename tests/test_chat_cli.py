@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import subprocess
 import sys
@@ -45,7 +46,9 @@ async def test_piped_session_gets_indonesian_replies_and_is_stored(database_url:
     result = run_chat(database_url, SESSION)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Halo," in out
+    # The terminal knows no name; the OS account ("Root") is not the person's.
+    assert "Halo, kamu!" in out
+    assert getpass.getuser().capitalize() + "!" not in out
     assert "  1. Umum\n  2. Developer\n  3. QA\n  4. Data\n  5. Lewati" in out
     assert "pukul 07.00 WITA" in out
     assert "Mode user aktif" in out

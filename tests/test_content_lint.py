@@ -433,3 +433,37 @@ def test_the_library_list_of_nonstandard_forms_is_enforced(content_copy: Path) -
     code, lines = check(content_copy)
     assert code == 1
     assert lines_about(lines, path.name, tip_id, "'resiko' in action (suggested: risiko)"), lines
+
+
+# --- conversation.yaml ------------------------------------------------------------------
+
+
+def test_conversation_mistakes_are_each_reported(content_copy: Path) -> None:
+    def break_it(data: Any) -> None:
+        talk = data["conversation"]
+        talk["commands"]["latihn"] = ["mau latihn"]  # no such command
+        talk["commands"]["tips"].append("Makasih!")  # also a reply's phrase
+        talk["roles"]["qa"].append("ya kak")  # nothing left once fillers are dropped
+        talk["emoji_reply"] = "smile"  # no such reply
+        talk["replies"][0]["text"] = " ".join(["kata"] * 90)  # not short
+
+    edit(content_copy / "conversation.yaml", break_it)
+    code, lines = check(content_copy)
+    assert code == 1
+    assert lines_about(lines, "conversation.yaml", "commands.latihn", "no such command")
+    assert lines_about(lines, "conversation.yaml", "replies.thanks", "also listed under")
+    assert lines_about(lines, "conversation.yaml", "roles.qa", "only filler words")
+    assert lines_about(lines, "conversation.yaml", "emoji_reply", "'smile'")
+    assert lines_about(lines, "conversation.yaml", "replies.thanks", "90 words")
+
+
+def test_a_reworded_reply_needs_no_python(content_copy: Path) -> None:
+    def reword_thanks(data: Any) -> None:
+        data["conversation"]["replies"][0]["text"] = "Sama-sama, semangat terus!"
+        data["conversation"]["replies"][0]["phrases"].append("matur nuwun")
+
+    edit(content_copy / "conversation.yaml", reword_thanks)
+    library, problems = read_files(content_copy)
+    assert problems == []
+    reply = library.phrases().reply("Matur nuwun, kak!")
+    assert reply is not None and reply.text == "Sama-sama, semangat terus!"

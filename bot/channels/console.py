@@ -4,7 +4,6 @@ options. Typing an option's number or its label taps it."""
 from __future__ import annotations
 
 import asyncio
-import getpass
 import sys
 from typing import TextIO
 
@@ -68,11 +67,8 @@ class ConsoleChat:
 
 
 def make_chat(coach: Coach, stdout: TextIO = sys.stdout) -> ConsoleChat:
-    try:
-        name = getpass.getuser().capitalize()
-    except (OSError, KeyError):
-        name = ""
-    return ConsoleChat(coach, stdout, chat_id=CHAT_ID, name=name)
+    # No name: the OS account ("Root", "Ubuntu") is not what the person is called.
+    return ConsoleChat(coach, stdout, chat_id=CHAT_ID, name="")
 
 
 async def run_chat(chat: ConsoleChat, stdin: TextIO = sys.stdin) -> None:

@@ -11,6 +11,8 @@ from datetime import date, datetime, time, timedelta
 
 import dateparser
 
+from handlers.parsing import PERIODS, hour_with_period
+
 MAX_DAYS_AHEAD = 365
 MAX_TEXT_CHARS = 80
 
@@ -64,7 +66,6 @@ class Invalid:
 Parsed = Moment | NeedTime | Ask | Invalid
 
 # Times of day, as said after (or before) an hour: "jam 3 sore", "malam jam 7".
-PERIODS = ("pagi", "siang", "sore", "malam")
 PERIODS_PATTERN = "|".join(PERIODS)
 _PERIOD_AFTER = rf"(?:\s*(?P<after>{PERIODS_PATTERN}))?"
 _SPOKEN_TIME = re.compile(
@@ -97,18 +98,6 @@ def format_day(value: date) -> str:
     return f"{DAY_NAMES[value.weekday()]}, {value.day} {MONTH_NAMES[value.month - 1]} {value.year}"
 
 
-def _hour_with_period(hour: int, period: str | None) -> int | None:
-    if period is None:
-        return hour
-    if period == "pagi":
-        return hour if 1 <= hour <= 11 else None
-    if period == "siang":
-        return hour if 11 <= hour <= 12 else hour + 12 if 1 <= hour <= 3 else None
-    if period == "sore":
-        return hour + 12 if 2 <= hour <= 6 else hour if 14 <= hour <= 18 else None
-    return hour + 12 if 6 <= hour <= 11 else hour if 18 <= hour <= 23 else None
-
-
 def _take_time(text: str) -> tuple[str, time | Ask | Invalid | None]:
     """Removes a time from the text and returns it."""
     for pattern, spoken in ((_SPOKEN_TIME, True), (_CLOCK_TIME, False)):
@@ -122,7 +111,7 @@ def _take_time(text: str) -> tuple[str, time | Ask | Invalid | None]:
             return rest, Invalid("bad_time", match.group(0).strip())
         if spoken and period is None and match["minute"] is None and 1 <= hour <= 6:
             return rest, Ask("ask_am_pm")  # "jam 3": 03.00 or 15.00?
-        full_hour = _hour_with_period(hour, period)
+        full_hour = hour_with_period(hour, period)
         if full_hour is None:
             return rest, Invalid("bad_time", match.group(0).strip())
         return rest, time(full_hour, minute)

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from bot.db.schedule import DeliveryRepository, InterviewRepository
 from handlers.context import Context
 from handlers.dates import (
-    PERIODS,
     PERIODS_PATTERN,
     Ask,
     Invalid,
@@ -20,7 +19,7 @@ from handlers.dates import (
     names_a_day,
     parse_when,
 )
-from handlers.parsing import format_time, shorten, simplify, zone_name
+from handlers.parsing import PERIODS, format_time, shorten, simplify, zone_name
 from handlers.types import Button, Reply
 from scheduler.compose import step_title
 from scheduler.store import schedule_interview

@@ -12,7 +12,13 @@ ZONE_NAMES = {tz: name for name, tz in ZONES.items()}
 MODES = {"hr": "hr", "user": "user", "teknis": "user"}
 SKIP_WORDS = {"lewati", "skip", "nanti", "nanti saja", "lewat"}
 
-_TIME = re.compile(r"^(?:pukul\s+|jam\s+)?(\d{1,2})[:.](\d{2})$")
+PERIODS = ("pagi", "siang", "sore", "malam")
+# A time of day as typed for the daily message: "07.00", "19:30", "7", "jam 7 pagi",
+# "pukul 7.30 malam", "setengah 8" (07.30: half of the way to eight).
+_TIME = re.compile(
+    r"^(?:(?:pukul|jam|pkl\.?)\s*)?(?P<half>setengah\s+)?(?P<hour>\d{1,2})"
+    r"(?:[:.](?P<minute>\d{2}))?(?:\s+(?P<period>" + "|".join(PERIODS) + r"))?$"
+)
 _INVISIBLE = {
     "\u200b",
     "\u200c",
@@ -45,14 +51,37 @@ def simplify(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def hour_with_period(hour: int, period: str | None) -> int | None:
+    """The 24-hour clock hour of "7 malam" (19), "2 siang" (14), "10 pagi" (10); None when
+    the two do not go together ("10 malam" is 22, "3 pagi" is not said)."""
+    if period is None:
+        return hour
+    if period == "pagi":
+        return hour if 1 <= hour <= 11 else None
+    if period == "siang":
+        return hour if 11 <= hour <= 12 else hour + 12 if 1 <= hour <= 3 else None
+    if period == "sore":
+        return hour + 12 if 2 <= hour <= 6 else hour if 14 <= hour <= 18 else None
+    return hour + 12 if 6 <= hour <= 11 else hour if 18 <= hour <= 23 else None
+
+
 def parse_time(text: str) -> time | None:
+    """A bare hour is that hour of the clock: "5" is 05.00, which the caller refuses as
+    quiet time, rather than a guess at 17.00."""
     match = _TIME.match(simplify(text))
     if not match:
         return None
-    hour, minute = int(match.group(1)), int(match.group(2))
-    if hour > 23 or minute > 59:
+    hour, minute = int(match["hour"]), int(match["minute"] or 0)
+    if hour > 23 or minute > 59 or (match["half"] and match["minute"]):
         return None
-    return time(hour, minute)
+    full_hour = hour_with_period(hour, match["period"])
+    if full_hour is None:
+        return None
+    if match["half"]:
+        if full_hour == 0:
+            return None
+        full_hour, minute = full_hour - 1, 30
+    return time(full_hour, minute)
 
 
 def parse_zone(text: str) -> str | None:

@@ -4,7 +4,7 @@ The word lists are content (conversation.yaml); these tests go through the front
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import pytest
 
@@ -172,3 +172,45 @@ async def test_an_interview_mentioned_in_a_sentence_starts_the_registration(
     assert (starts_at.hour, starts_at.minute) == (3, 0)  # 10.00 WIB
     assert state[1]["mode"] == "user"
     assert "/pengingat" not in text_of(replies)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("07.00", time(7, 0)),
+        ("19:30", time(19, 30)),
+        ("7", time(7, 0)),
+        ("jam 7 pagi", time(7, 0)),
+        ("Jam 7 Malam", time(19, 0)),
+        ("pukul 7.30 malam", time(19, 30)),
+        ("setengah 8", time(7, 30)),
+        ("setengah 8 malam", time(19, 30)),
+        ("jam 2 siang", time(14, 0)),
+        ("4 sore", time(16, 0)),
+    ],
+)
+async def test_the_daily_time_as_people_say_it(person: Person, typed: str, expected: time) -> None:
+    replies = await person.say(f"/pengingat {typed}")
+    assert f"pukul {expected:%H.%M} WIB" in text_of(replies)
+    assert (await person.user()).daily_time == expected
+
+
+@pytest.mark.parametrize("typed", ["jam 7 siang", "setengah 8.30", "jam tujuh", "25", "7 pm"])
+async def test_a_daily_time_that_is_not_one_is_refused(person: Person, typed: str) -> None:
+    await person.say("/tips")
+    before = await person.snapshot()
+    assert "bukan jam yang bisa aku pakai" in text_of(await person.say(f"/pengingat {typed}"))
+    assert await person.snapshot() == before
+
+
+async def test_a_bare_small_hour_is_that_hour_and_refused_as_quiet(person: Person) -> None:
+    await person.say("/tips")
+    assert "Pukul 05.00 masuk jam tenang" in text_of(await person.say("/pengingat 5"))
+
+
+async def test_the_daily_time_in_words_in_onboarding(person: Person) -> None:
+    await person.say("/start")
+    await person.say("qa tester")
+    replies = await person.say("jam 7 malam")
+    assert (await person.user()).daily_time == time(19, 0)
+    assert "3/3" in text_of(replies)

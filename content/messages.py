@@ -163,6 +163,8 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         "interview_unknown_date": {"value"},
         "interview_confirm": {"when", "mode"},
         "interview_confirm_hint": set(),
+        "interview_draft_open": {"when", "mode"},
+        "interview_draft_blocks": {"when", "mode", "command"},
         "interview_saved": {"when", "mode", "count", "first"},
         "interview_saved_no_steps": {"when", "mode"},
         "interview_discarded": set(),

@@ -149,6 +149,26 @@ def is_yes_or_no(text: str) -> bool:
     return simplify(text) in YES | NO
 
 
+def draft_reminder(ctx: Context, waiting_command: str | None = None) -> Reply | None:
+    """While an interview waits for its confirmation: that it is not saved yet, with
+    Simpan and Batal; None otherwise. `waiting_command` is one that was not run because
+    it would have replaced the draft."""
+    if ctx.state is None or ctx.state.name != CONFIRM:
+        return None
+    starts_at = datetime.fromisoformat(str(ctx.state.data["starts_at"]))
+    when = _when(ctx, starts_at)
+    mode = _mode_label(ctx, str(ctx.state.data["mode"]))
+    if waiting_command is None:
+        text = ctx.say("interview_draft_open", when=when, mode=mode)
+    else:
+        text = ctx.say("interview_draft_blocks", when=when, mode=mode, command=waiting_command)
+    buttons = (
+        ctx.button("button_save", "v1:iv:save"),
+        ctx.button("button_discard", "v1:iv:discard"),
+    )
+    return Reply(text, buttons)
+
+
 async def save(ctx: Context) -> list[Reply] | None:
     if ctx.state is None or ctx.state.name != CONFIRM:
         return None

@@ -21,9 +21,11 @@ async def switch(ctx: Context, args: str = "") -> list[Reply]:
     if mode == ctx.user.mode:
         return [Reply(ctx.say("mode_unchanged", mode=ctx.mode_label()))]
     ctx.user.mode = mode
-    if ctx.state is not None and ctx.state.name == practice.STATE:
-        # The open question belongs to the other round; a new /latihan will fit the mode.
-        await ctx.clear_state()
     key = "mode_switched_hr" if mode == "hr" else "mode_switched_user"
     text = ctx.say(key, role=ctx.role_label())
-    return [Reply(text, ctx.practice_or_tip_buttons(), edit=bool(ctx.inbound.payload))]
+    switched = Reply(text, ctx.practice_or_tip_buttons(), edit=bool(ctx.inbound.payload))
+    if practice.awaiting_answer(ctx):
+        # The open question stays open (it keeps the round it was asked in): an answer
+        # typed next still gets its feedback, and /latihan replaces it.
+        return [switched, Reply(ctx.say("practice_still_open"))]
+    return [switched]

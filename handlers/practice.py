@@ -73,6 +73,14 @@ def _example(ctx: Context, question: Question) -> list[Reply]:
     return [Reply(ctx.say("practice_example", answer=question.example_answer))]
 
 
+def awaiting_answer(ctx: Context) -> bool:
+    """A question is open and not answered yet (or a retry was asked for): the next free
+    text is its answer. After feedback it only stays open for a retry."""
+    if ctx.state is None or ctx.state.name != STATE:
+        return False
+    return "last" not in ctx.state.data or bool(ctx.state.data.get("retry"))
+
+
 async def _retry(ctx: Context, question: Question, data: dict[str, Any]) -> list[Reply]:
     await ctx.set_state(STATE, {**data, "retry": True})
     return [Reply(ctx.say("practice_retry", question=question.text))]

@@ -56,13 +56,15 @@ class Command:
     # when its arguments make sense ("interview besok jam 10", not "interview terakhir
     # saya gagal ...").
     sensible_args: Callable[[Context, str], bool] = lambda ctx, args: False
+    # It starts a flow of its own, which would replace an interview waiting to be saved.
+    replaces_flow: bool = False
 
 
 COMMANDS: dict[str, Command] = {
-    "start": Command(onboarding.start, 0),
+    "start": Command(onboarding.start, 0, replaces_flow=True),
     "mode": Command(mode.switch, 1),
     "tips": Command(tips.send_tip, 0),
-    "latihan": Command(practice.ask, 0),
+    "latihan": Command(practice.ask, 0, replaces_flow=True),
     "peran": Command(
         settings.role, 2, lambda ctx, args: ctx.library.phrases().role(args) is not None
     ),
@@ -70,7 +72,7 @@ COMMANDS: dict[str, Command] = {
     "zona": Command(settings.zone, 1),
     "tanya_balik": Command(ask_back.show, 0),
     "bantuan": Command(help.show_help, 0),
-    "interview": Command(interview.register, 6, interview.reads_as_a_date),
+    "interview": Command(interview.register, 6, interview.reads_as_a_date, replaces_flow=True),
     "jadwal": Command(interview.schedule, 0),
     "batal": Command(interview.cancel, 0),
     "jeda": Command(pause.pause, 0),
@@ -96,11 +98,20 @@ ButtonHandler = Callable[[Context, str], Awaitable[list[Reply] | None]]
 
 
 async def run_command(ctx: Context, name: str, args: str = "") -> list[Reply]:
+    command = COMMANDS[name]
+    draft = interview.draft_reminder(ctx)
+    if draft is not None:
+        # An interview waiting to be saved is never dropped by another command: one that
+        # would start a flow of its own waits until it is saved or discarded, any other
+        # runs and the draft is shown again under it.
+        if command.replaces_flow:
+            return [interview.draft_reminder(ctx, "/" + name) or draft]
+        return [*await command.handler(ctx, args), draft]
     if ctx.state is not None and ctx.state.name in FLOW_STATES:
         # A command mid-flow runs at once and ends the flow; onboarding answers given so
         # far are kept and the rest stay at their defaults.
         await ctx.clear_state()
-    return await COMMANDS[name].handler(ctx, args)
+    return await command.handler(ctx, args)
 
 
 def _one_of(*values: str) -> Callable[[str], bool]:
@@ -247,16 +258,16 @@ class Coach:
             return await interview.answer(ctx, text)
         # Small talk is never an answer, so it is answered even with a practice question
         # open, and the question stays open.
-        practising = ctx.state is not None and ctx.state.name == practice.STATE
+        waiting = practice.awaiting_answer(ctx)
         short = phrases.reply(text)
         if short is not None:
-            if practising:
+            if waiting:
                 return [Reply(short.text), Reply(ctx.say("practice_still_open"))]
             return [Reply(short.text, ctx.practice_or_tip_buttons() if short.buttons else ())]
         if phrases.is_greeting(text):
             greeting = await help.greet(ctx)
-            return [*greeting, Reply(ctx.say("practice_still_open"))] if practising else greeting
-        if practising:
+            return [*greeting, Reply(ctx.say("practice_still_open"))] if waiting else greeting
+        if ctx.state is not None and ctx.state.name == practice.STATE:
             return await practice.answer(ctx, text)
         if practice.asks_for_help(ctx, text):
             return [Reply(ctx.say("practice_nothing_open"))]

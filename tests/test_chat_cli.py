@@ -87,3 +87,18 @@ def test_empty_line_and_unknown_command_in_the_chat(database_url: str) -> None:
 def test_typing_an_option_label_taps_it(database_url: str) -> None:
     result = run_chat(database_url, ["/mode", "Mode user"])
     assert "Mode user aktif" in result.stdout
+
+
+def test_an_option_is_picked_by_a_word_only_its_label_has(database_url: str) -> None:
+    lines = ["/interview besok 10.00 hr", "ya", "/interview lusa 13.00 user", "ya"]
+    result = run_chat(database_url, [*lines, "/batal", "yang hr"])
+    after_menu = result.stdout.split("Interview mana yang mau dibatalkan?", 1)[1]
+    assert "Interview HR pada" in after_menu and "sudah dibatalkan" in after_menu
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_word_in_several_labels_picks_none(database_url: str) -> None:
+    lines = ["/interview besok 10.00 hr", "ya", "/interview lusa 13.00 hr", "ya"]
+    result = run_chat(database_url, [*lines, "/batal", "yang hr"])
+    after_menu = result.stdout.split("Interview mana yang mau dibatalkan?", 1)[1]
+    assert "sudah dibatalkan" not in after_menu

@@ -61,9 +61,22 @@ async def test_discard_and_mid_flow_commands(person: Person, clock: FakeClock) -
     assert "tidak jadi disimpan" in text_of(await person.say("tidak"))
     await person.say("/interview besok 10.00")
     assert "Pilih Simpan" in text_of(await person.say("hmm"))
-    await person.say("/tips")  # a command ends the registration
-    assert await person.state() is None
-    assert await interviews(person) == 0
+    # Another command does not drop the unsaved interview: it runs, and the draft is
+    # shown again under it with its buttons.
+    replies = await person.say("/tips")
+    assert "Tips interview" in replies[0].text
+    assert "Interview HR pada Rabu, 2 Desember 2026 pukul 10.00 WIB" in replies[-1].text
+    assert "belum tersimpan" in replies[-1].text
+    assert payloads_of(replies[-1:]) == ["v1:iv:save", "v1:iv:discard"]
+    assert "Pilih Simpan" in text_of(await person.say("1"))  # still the confirmation
+    # A command that would start a flow of its own waits for the draft.
+    replies = await person.say("/latihan")
+    assert len(replies) == 1 and "lalu ketik /latihan lagi" in replies[0].text
+    assert (await person.state() or ("",))[0] == "interview_confirm"
+    assert "Tersimpan!" in text_of(await person.tap("v1:iv:save"))
+    assert await interviews(person) == 1
+    replies = await person.say("/latihan")
+    assert (await person.state() or ("",))[0] == "practice"
 
 
 async def test_batal_with_several_interviews_offers_a_choice(

@@ -134,3 +134,18 @@ async def test_help_words_without_an_open_question_point_to_latihan(person: Pers
     await person.say("/start")
     await person.say("/tips")
     assert "/latihan" in text_of(await person.say("coba lagi"))
+
+
+async def test_a_mode_change_keeps_an_unanswered_question_open(person: Person) -> None:
+    await person.practise("hr-q-001")
+    replies = await person.say("/mode user")
+    assert "Mode user aktif" in replies[0].text
+    assert "masih menunggu jawaban" in replies[-1].text
+    question = person.app.coach.library.question("hr-q-001")
+    assert question is not None and question.example_answer is not None
+    feedback = text_of(await person.say(question.example_answer))
+    assert "Feedback jawabanmu" in feedback
+    attempts = await person.attempts()
+    assert [(a.question_id, a.mode) for a in attempts] == [("hr-q-001", "hr")]
+    # Answered: small talk now gets its reply alone, nothing says a question is waiting.
+    assert "masih menunggu" not in text_of(await person.say("makasih"))

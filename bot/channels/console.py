@@ -22,11 +22,28 @@ def render(reply: Reply) -> str:
     return "\n".join(lines)
 
 
+# "yang kedua", "pilih 2", "nomor 2", "yang hr": the words around a choice.
+CHOICE_WORDS = frozenset({"yang", "pilih", "nomor", "no", "opsi"})
+
+
+def _words(text: str) -> list[str]:
+    return "".join(ch if ch.isalnum() else " " for ch in simplify(text)).split()
+
+
 def _chosen_button(text: str, buttons: tuple[Button, ...]) -> Button | None:
-    choice = simplify(text)
-    if choice.isdigit() and 1 <= int(choice) <= len(buttons):
-        return buttons[int(choice) - 1]
-    return next((b for b in buttons if simplify(b.label) == choice), None)
+    """The option a typed line picks: its number, its label, or words of only one label
+    ("yang hr" under "Interview HR, Jumat 10.00" and "Interview user, Senin 09.00")."""
+    exact = next((b for b in buttons if simplify(b.label) == simplify(text)), None)
+    if exact is not None:
+        return exact
+    words = [w for w in _words(text) if w not in CHOICE_WORDS]
+    if len(words) == 1 and words[0].isdigit():
+        number = int(words[0])
+        return buttons[number - 1] if 1 <= number <= len(buttons) else None
+    if not words:
+        return None
+    matching = [b for b in buttons if set(words) <= set(_words(b.label))]
+    return matching[0] if len(matching) == 1 else None
 
 
 class ConsoleChat:

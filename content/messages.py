@@ -32,6 +32,8 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         "bad_time": {"value"},
         "zone_current": {"zone"},
         "zone_set": {"zone", "time"},
+        "zone_interviews_kept": {"interviews"},
+        "zone_interview_line": {"mode", "before", "after"},
         "bad_zone": {"value"},
         # tips and practice
         "tip_header": {"mode"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from bot.db.schedule import DeliveryRepository, InterviewRepository
@@ -19,7 +20,15 @@ from handlers.dates import (
     names_a_day,
     parse_when,
 )
-from handlers.parsing import PERIODS, format_time, shorten, simplify, zone_name
+from handlers.parsing import (
+    PERIODS,
+    ZONE_NAMES,
+    ZONES,
+    format_time,
+    shorten,
+    simplify,
+    zone_name,
+)
 from handlers.types import Button, Reply
 from scheduler.compose import step_title
 from scheduler.store import schedule_interview
@@ -30,6 +39,7 @@ STATES = (ASK_DATE, ASK_TIME, CONFIRM)
 MAX_UPCOMING = 5
 YES = {"ya", "y", "iya", "ok", "oke", "simpan", "benar", "betul", "sudah"}
 NO = {"tidak", "nggak", "gak", "batal", "bukan", "salah", "belum"}
+_ZONE_WORD = re.compile(r"(?<![a-z])(wita|wib|wit)(?![a-z])")
 BARE_HOUR = re.compile(rf"\d{{1,2}}(?:[.:]\d{{2}})?(?:\s+(?:{PERIODS_PATTERN}))?")
 
 
@@ -48,34 +58,62 @@ def _split_mode(args: str, default: str) -> tuple[str, str]:
     return rest, modes[-1] if modes else default
 
 
-def _parse(ctx: Context, text: str, said_at: datetime | None = None) -> Parsed:
+def _typed_zone(text: str) -> tuple[str, str | None]:
+    """The text without a zone typed with the time ("10:30 WITA"), and that zone."""
+    folded = text.casefold()
+    match = _ZONE_WORD.search(folded)
+    if match is None:
+        return text, None
+    rest = folded[: match.start()] + " " + folded[match.end() :]
+    return " ".join(rest.split()), ZONES[match.group(1).upper()]
+
+
+def _parse(ctx: Context, text: str, zone: str, said_at: datetime | None = None) -> Parsed:
     """`said_at`: when the words were typed, for "besok" said before midnight."""
-    return parse_when(text, local(said_at or ctx.now, ctx.user.timezone))
+    return parse_when(text, local(said_at or ctx.now, zone))
+
+
+def _when_in(ctx: Context, moment: datetime, zone: str) -> str:
+    """The moment in the zone it was given in, and in the user's own when that differs:
+    "Kamis, 10 Desember 2026 pukul 10.30 WITA (09.30 WIB)"."""
+    given = format_moment(local(moment, zone), zone_name(zone))
+    if zone == ctx.user.timezone:
+        return given
+    own = local(moment, ctx.user.timezone)
+    return f"{given} ({own:%H.%M} {zone_name(ctx.user.timezone)})"
+
+
+def _zone_of(ctx: Context, data: Mapping[str, object]) -> str:
+    zone = str(data.get("zone") or "")
+    return zone if zone in ZONE_NAMES else ctx.user.timezone
 
 
 async def _answer_parse(
     ctx: Context, text: str, mode: str, said_at: datetime | None = None
 ) -> list[Reply]:
-    return await _reply_to(ctx, _parse(ctx, text, said_at), mode, text)
+    rest, typed = _typed_zone(text)
+    zone = typed or (_zone_of(ctx, ctx.state.data) if ctx.state else ctx.user.timezone)
+    return await _reply_to(ctx, _parse(ctx, rest, zone, said_at), mode, rest, zone)
 
 
-async def _reply_to(ctx: Context, parsed: Parsed, mode: str, asked: str) -> list[Reply]:
+async def _reply_to(ctx: Context, parsed: Parsed, mode: str, asked: str, zone: str) -> list[Reply]:
     if isinstance(parsed, Moment):
-        await ctx.set_state(CONFIRM, {"starts_at": parsed.value.isoformat(), "mode": mode})
+        data = {"starts_at": parsed.value.isoformat(), "mode": mode, "zone": zone}
+        await ctx.set_state(CONFIRM, data)
         buttons = (
             ctx.button("button_save", "v1:iv:save"),
             ctx.button("button_discard", "v1:iv:discard"),
         )
-        text = ctx.say(
-            "interview_confirm", when=_when(ctx, parsed.value), mode=_mode_label(ctx, mode)
-        )
+        when = _when_in(ctx, parsed.value, zone)
+        text = ctx.say("interview_confirm", when=when, mode=_mode_label(ctx, mode))
         return [Reply(text, buttons)]
     if isinstance(parsed, NeedTime):
-        await ctx.set_state(ASK_TIME, {"day": parsed.day.isoformat(), "mode": mode})
+        data = {"day": parsed.day.isoformat(), "mode": mode, "zone": zone}
+        await ctx.set_state(ASK_TIME, data)
         return [Reply(ctx.say("interview_ask_time", day=format_day(parsed.day)))]
     if isinstance(parsed, Ask):
         state = ctx.state if ctx.state and ctx.state.name in (ASK_DATE, ASK_TIME) else None
-        data = {**(state.data if state else {}), "mode": mode}
+        data = {**(state.data if state else {}), "mode": mode, "zone": zone}
         # "jam 3" is kept, so that a plain "sore" as the answer completes it.
         data["pending"] = asked if parsed.reason == "ask_am_pm" else ""
         await ctx.set_state(state.name if state else ASK_DATE, data)
@@ -111,14 +149,16 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
         rest, said_at = f"{pending} {rest}", ctx.state.updated_at
     if ctx.state.name == ASK_TIME:
         day = date.fromisoformat(str(data["day"]))
+        rest, typed = _typed_zone(rest)
+        zone = typed or _zone_of(ctx, data)
         if BARE_HOUR.fullmatch(rest):
             rest = f"jam {rest}"  # the question was "jam berapa?": "14" means 14.00
-        parsed = _parse(ctx, f"{day.isoformat()} {rest}")
+        parsed = _parse(ctx, f"{day.isoformat()} {rest}", zone)
         if isinstance(parsed, Invalid) and parsed.reason == "unknown_date":
             # Only a time was asked for; don't echo a date the user never typed.
             value, when = shorten(text), format_day(day)
             return [Reply(ctx.say("interview_time_only", value=value, day=when))]
-        return await _reply_to(ctx, parsed, mode, rest)
+        return await _reply_to(ctx, parsed, mode, rest, zone)
     return await _answer_parse(ctx, rest, mode, said_at)
 
 
@@ -142,7 +182,8 @@ async def from_sentence(ctx: Context, after: str) -> list[Reply] | None:
 
 def reads_as_a_date(ctx: Context, args: str) -> bool:
     rest, _ = _split_mode(args, ctx.user.mode)
-    return names_a_day(rest, local(ctx.now, ctx.user.timezone))
+    rest, zone = _typed_zone(rest)
+    return names_a_day(rest, local(ctx.now, zone or ctx.user.timezone))
 
 
 def is_yes_or_no(text: str) -> bool:
@@ -156,7 +197,7 @@ def draft_reminder(ctx: Context, waiting_command: str | None = None) -> Reply | 
     if ctx.state is None or ctx.state.name != CONFIRM:
         return None
     starts_at = datetime.fromisoformat(str(ctx.state.data["starts_at"]))
-    when = _when(ctx, starts_at)
+    when = _when_in(ctx, starts_at, _zone_of(ctx, ctx.state.data))
     mode = _mode_label(ctx, str(ctx.state.data["mode"]))
     if waiting_command is None:
         text = ctx.say("interview_draft_open", when=when, mode=mode)
@@ -174,10 +215,10 @@ async def save(ctx: Context) -> list[Reply] | None:
         return None
     starts_at = datetime.fromisoformat(str(ctx.state.data["starts_at"]))
     mode = str(ctx.state.data["mode"])
+    when = _when_in(ctx, starts_at, _zone_of(ctx, ctx.state.data))
     await ctx.clear_state()
     interviews = InterviewRepository(ctx.session)
     upcoming = await interviews.upcoming(ctx.user.id, ctx.now)
-    when = _when(ctx, starts_at)
     if starts_at <= ctx.now:
         return [Reply(ctx.say("interview_past", value=when))]
     if any(i.starts_at == starts_at for i in upcoming):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.db.schedule import DeliveryRepository
+from bot.db.schedule import DeliveryRepository, InterviewRepository
 from handlers.context import Context
+from handlers.dates import format_moment
 from handlers.parsing import (
     ZONES,
     format_time,
@@ -14,7 +15,7 @@ from handlers.parsing import (
 )
 from handlers.types import Button, Reply
 from scheduler.store import reschedule_plans
-from scheduler.timing import is_quiet_time
+from scheduler.timing import is_quiet_time, local
 
 ROLE_ORDER = ("umum", "developer", "qa", "data")
 
@@ -66,7 +67,34 @@ async def zone(ctx: Context, args: str = "") -> list[Reply]:
     timezone = parse_zone(args)
     if timezone is None:
         return [Reply(ctx.say("bad_zone", value=shorten(args)), zone_buttons("v1:zone"))]
+    before = ctx.user.timezone
     ctx.user.timezone = timezone
     await reschedule(ctx)
     text = ctx.say("zone_set", zone=zone_name(timezone), time=format_time(ctx.user.daily_time))
-    return [Reply(text, edit=bool(ctx.inbound.payload))]
+    replies = [Reply(text, edit=bool(ctx.inbound.payload))]
+    kept = await _interviews_kept(ctx, before, timezone)
+    return replies if kept is None else [*replies, kept]
+
+
+async def _interviews_kept(ctx: Context, before: str, after: str) -> Reply | None:
+    """A new zone does not move a registered interview, and the user is told how each
+    one reads now, so that one registered in the wrong zone can be fixed."""
+    if before == after:
+        return None
+    upcoming = [
+        i
+        for i in await InterviewRepository(ctx.session).upcoming(ctx.user.id, ctx.now)
+        if i.starts_at > ctx.now
+    ]
+    if not upcoming:
+        return None
+    lines = [
+        ctx.say(
+            "zone_interview_line",
+            mode=ctx.mode_label(interview.mode),
+            before=format_moment(local(interview.starts_at, before), zone_name(before)),
+            after=f"{local(interview.starts_at, after):%H.%M} {zone_name(after)}",
+        )
+        for interview in upcoming
+    ]
+    return Reply(ctx.say("zone_interviews_kept", interviews="\n".join(lines)))

@@ -163,3 +163,41 @@ async def test_besok_said_before_midnight_stays_that_day(person: Person, clock: 
     clock.now = datetime(2026, 12, 1, 17, 5, tzinfo=UTC)  # 00.05 WIB, now Rabu
     reply = text_of(await person.say("sore"))
     assert "Rabu, 2 Desember 2026 pukul 15.00 WIB" in reply
+
+
+async def test_a_zone_typed_with_the_time_is_that_zone(person: Person, clock: FakeClock) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 10.00 WIB, the user's zone
+    replies = await person.say("/interview besok 10:30 WITA")
+    assert "Rabu, 2 Desember 2026 pukul 10.30 WITA (09.30 WIB)" in text_of(replies)
+    saved = text_of(await person.say("ya"))
+    assert "10.30 WITA (09.30 WIB)" in saved
+    async with person.app.sessions() as session:
+        (interview,) = await InterviewRepository(session).upcoming(
+            (await person.user()).id, clock.now
+        )
+    assert interview.starts_at == datetime(2026, 12, 2, 2, 30, tzinfo=UTC)
+
+
+async def test_a_zone_typed_with_the_answer_to_the_time_question(
+    person: Person, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    await person.say("/interview besok")
+    replies = await person.say("14.00 wit")
+    assert "pukul 14.00 WIT (12.00 WIB)" in text_of(replies)
+
+
+async def test_a_new_zone_says_how_registered_interviews_read_now(
+    person: Person, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    await person.say("/interview 5 Desember 2026 10.00 hr")
+    await person.say("ya")
+    replies = await person.say("/zona WITA")
+    assert "Zona waktu diganti ke WITA" in replies[0].text
+    assert "tidak ikut bergeser" in replies[1].text
+    assert "HR: Sabtu, 5 Desember 2026 pukul 10.00 WIB, sekarang tertulis 11.00 WITA" in (
+        replies[1].text
+    )
+    # Nothing registered, or the same zone again: nothing to say about interviews.
+    assert len(await person.say("/zona WITA")) == 1

@@ -36,6 +36,7 @@ def reply_text(person: Person, reply_id: str) -> str:
         ("Metode STAR itu apa sih?", "faq-star"),
         ("apa bedanya HR dan user", "faq-hr-user"),
         ("deg-degan nih", "faq-nervous"),
+        ("cara jawab ekspektasi gaji", "faq-salary"),
     ],
 )
 async def test_small_talk_and_faqs_get_their_short_reply_and_change_nothing(
@@ -74,6 +75,7 @@ async def test_a_long_answer_that_says_thank_you_is_still_an_answer(person: Pers
     [
         ("mau latihan", "practice"),
         ("Latihan dong kak", "practice"),
+        ("kasih soal", "practice"),
         ("kasih tips", "Tips interview"),
         ("jadwal saya apa?", "Belum ada interview terdaftar"),
         ("batalin interview", "Tidak ada interview yang bisa dibatalkan"),
@@ -87,6 +89,12 @@ async def test_a_command_said_in_words_runs_it(person: Person, text: str, expect
         assert state is not None and state[0] == "practice"
     else:
         assert expected in text_of(replies)
+
+
+async def test_a_greeting_with_a_name_after_it(person: Person) -> None:
+    await person.say("/tips")
+    assert "Halo juga, Rina!" in text_of(await person.say("halo kak"))
+    assert "Halo juga, Rina!" in text_of(await person.say("Selamat pagi, min"))
 
 
 async def test_a_mode_change_said_in_words(person: Person) -> None:

@@ -391,6 +391,26 @@ def _buttons(library: Library) -> list[Problem]:
     return problems
 
 
+def _plan_placeholders(library: Library) -> list[Problem]:
+    """Plan steps are sent as written, except {time_left} in a step timed by
+    hours_before: any other brace would reach the user as it is."""
+    problems = []
+    for step in library.plan:
+        for field in ("title", "text", "action"):
+            for name in sorted(set(re.findall(r"{([^{}]*)}", getattr(step, field)))):
+                if name == "time_left" and step.hours_before is not None:
+                    continue
+                problems.append(
+                    Problem(
+                        library.sources[step.id],
+                        step.id,
+                        f"placeholder {{{name}}} in {field} is never filled in; a plan step "
+                        "allows only {time_left}, in a step with hours_before",
+                    )
+                )
+    return problems
+
+
 def _conversation(library: Library) -> list[Problem]:
     """Phrases that could never match, or could mean two things; commands and replies
     that do not exist."""
@@ -561,6 +581,7 @@ def lint(directory: Path, *, editorial: bool = True) -> tuple[Library, list[Prob
         *_buttons(library),
         *_long_messages(library),
         *_conversation(library),
+        *_plan_placeholders(library),
     ]
     if editorial:
         problems += [

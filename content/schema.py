@@ -156,6 +156,9 @@ class PlanStep(_Strict):
     action: Text
     practice: bool = False  # attach a practice question for the interview's round
     offer_user_round: bool = False  # after a good HR round: offer to register the user round
+    # The evening before: "stop studying". Nothing that asks for study goes out that day,
+    # not even the daily question.
+    rest: bool = False
 
     @model_validator(mode="after")
     def _exactly_one_time(self) -> PlanStep:

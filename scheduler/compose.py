@@ -23,7 +23,7 @@ from handlers.parsing import zone_name
 from handlers.picker import next_question, next_tip
 from handlers.practice import STATE as PRACTICE_STATE
 from handlers.types import Button, Reply
-from scheduler.plan import countdown
+from scheduler.plan import countdown, fill_time_left
 from scheduler.store import decode_reply
 from scheduler.timing import local
 
@@ -72,6 +72,7 @@ def step_title(
 ) -> str:
     """'H-3 · Riset perusahaan', counted from when the step is really sent, so a step
     squeezed into a shorter plan never claims the wrong day."""
+    title = fill_time_left(title, due_at, starts_at)
     days = countdown(due_at, starts_at, timezone)
     if days is None:
         return title
@@ -119,6 +120,7 @@ async def compose(
     parts: list[str] = []
     buttons: list[Button] = []
     practice_mode: str | None = None
+    resting = False  # the evening before: no question, whatever else is due with it
     steps = {step.id: step for step in library.plan}
 
     waiting = sorted((r for r in rows if r.kind == "reply"), key=lambda r: (r.created_at, r.id))
@@ -138,9 +140,13 @@ async def compose(
                 local(interview.starts_at, user.timezone), zone_name(user.timezone)
             )
             header = say("plan_header", mode=say(f"label_mode_{interview.mode}"), when=when)
-            title = step_title(library, step.title, row.due_at, interview.starts_at, user.timezone)
-            parts.append(f"{header}\n\n{title}\n\n{step.text}\n\n👉 {step.action}")
-            if step.practice:
+            sent_at = max(now, row.due_at)
+            title = step_title(library, step.title, sent_at, interview.starts_at, user.timezone)
+            text = fill_time_left(step.text, sent_at, interview.starts_at)
+            parts.append(f"{header}\n\n{title}\n\n{text}\n\n👉 {step.action}")
+            if step.rest:
+                resting = True
+            elif step.practice:
                 practice_mode = practice_mode or interview.mode
             if step.offer_user_round:
                 buttons.append(Button(say("button_register_user_round"), "v1:iv:user"))
@@ -153,7 +159,7 @@ async def compose(
                 parts.append(f"{say('daily_header')}\n\n{tip.message}")
             practice_mode = practice_mode or user.mode
 
-    if practice_mode is not None:
+    if practice_mode is not None and not resting:
         question = await _question(session, library, user, practice_mode, effects, now)
         if question is not None:
             parts.append(say("daily_question", question=question.text))

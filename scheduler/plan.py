@@ -6,6 +6,11 @@ remain (at most two steps a day, sent as one message); a missed priority-1 step 
 room left joins the first remaining day, or, with no day left, goes out as soon as quiet
 hours allow. Steps around the interview itself are
 moved out of quiet hours, and nothing meant for before the interview is due after it.
+
+Coherence: a step of the day before (`days_before: 1`, which says "besok" and "malam
+ini") goes out on that day or not at all; nothing is squeezed into the day of the `rest`
+step ("stop studying"), and that day's daily question is left out (compose); an
+hours-before step says the time really left when it is sent (`{time_left}`).
 """
 
 from __future__ import annotations
@@ -63,19 +68,25 @@ def build_plan(
         return daily_slot(day, daily_time, timezone)
 
     before_days = [s for s in mine if s.days_before is not None]
+    eve = interview_day - timedelta(days=1)
     for step in sorted(before_days, key=lambda s: -(s.days_before or 0)):
         day = interview_day - timedelta(days=step.days_before or 0)
         if now < slot(day) < starts_at:
             planned.append(PlannedStep(step, slot(day), starts_at))
             per_day[day] += 1
-        else:
+        elif step.days_before != 1:
+            # The day before's steps say "besok" and "malam ini": on any other day they
+            # would not be true, so a missed one is dropped.
             missed.append(step)
+    # After "stop studying" nothing asks for study: no missed step is squeezed into it.
+    rest_day = eve if any(p.step.rest for p in planned) else None
 
     open_days = [
         today + timedelta(days=offset)
         for offset in range((interview_day - today).days)
         if now < slot(today + timedelta(days=offset)) < starts_at
         and today + timedelta(days=offset) not in closed_days
+        and today + timedelta(days=offset) != rest_day
     ]
     squeezed = sorted(
         (s for s in missed if s.priority <= SQUEEZE_MAX_PRIORITY),
@@ -91,7 +102,7 @@ def build_plan(
             per_day[free] += 1
         elif step.priority == 1:
             soon = next_quiet_end(now, timezone)
-            if soon < starts_at:
+            if soon < starts_at and local(soon, timezone).date() != rest_day:
                 planned.append(PlannedStep(step, soon, starts_at))
 
     for step in mine:
@@ -109,6 +120,26 @@ def build_plan(
             planned.append(PlannedStep(step, due, due + AFTER_STEP_VALIDITY))
 
     return sorted(planned, key=lambda p: (p.due_at, p.step.id))
+
+
+TIME_LEFT = "{time_left}"
+
+
+def time_left(moment: datetime, starts_at: datetime) -> str:
+    """'2 jam', '1 jam 30 menit', '45 menit': from the moment to the interview, to the
+    nearest 5 minutes."""
+    minutes = max(5, round((starts_at - moment).total_seconds() / 300) * 5)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} jam"] if hours else []
+    if minutes:
+        parts.append(f"{minutes} menit")
+    return " ".join(parts)
+
+
+def fill_time_left(text: str, moment: datetime, starts_at: datetime) -> str:
+    """An hours-before step says how long is left when it is sent, not when it was
+    planned: quiet hours or a late dispatch can move it."""
+    return text.replace(TIME_LEFT, time_left(moment, starts_at)) if TIME_LEFT in text else text
 
 
 def countdown(due_at: datetime, starts_at: datetime, timezone: str) -> int | None:

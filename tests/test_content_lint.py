@@ -467,3 +467,18 @@ def test_a_reworded_reply_needs_no_python(content_copy: Path) -> None:
     assert problems == []
     reply = library.phrases().reply("Matur nuwun, kak!")
     assert reply is not None and reply.text == "Sama-sama, semangat terus!"
+
+
+def test_a_placeholder_a_plan_step_cannot_fill_is_reported(content_copy: Path) -> None:
+    def break_it(data: Any) -> None:
+        steps = data["plan"]
+        by_days = next(s for s in steps if s.get("days_before"))
+        by_days["text"] += " Tinggal {time_left} lagi."
+        by_hours = next(s for s in steps if s.get("hours_before"))
+        by_hours["action"] += " Sisa {jam}."
+
+    edit(first_file(content_copy, "plan"), break_it)
+    code, lines = check(content_copy)
+    assert code == 1
+    assert [line for line in lines if "{time_left} in text is never filled in" in line]
+    assert [line for line in lines if "{jam} in action is never filled in" in line]

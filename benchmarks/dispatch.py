@@ -205,10 +205,15 @@ def _bot_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
 
 
+# Settings for the bot under test, from --bot-env (its send budget, paid broadcast).
+BOT_ENV: dict[str, str] = {}
+
+
 async def _start_bot(
     fake: FakeTelegram, database_url: str, port: int, folder: Path
 ) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WHATSAPP_"))}
+    env.update(BOT_ENV)
     env.update(
         DATABASE_URL=database_url,
         TELEGRAM_BOT_TOKEN=fake.token,
@@ -529,7 +534,16 @@ def main() -> None:
         "message stays valid)",
     )
     parser.add_argument("--run", choices=("both", "unthrottled", "throttled"), default="both")
+    parser.add_argument(
+        "--bot-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the bot, e.g. TELEGRAM_MESSAGES_PER_SECOND=1000 to see what the "
+        "dispatch does without the default 25/s budget",
+    )
     args = parser.parse_args()
+    BOT_ENV.update(item.split("=", 1) for item in args.bot_env)
     database = "PostgreSQL" if args.database_url else "SQLite"
     print(f"users: {args.users}, {database}, bot: {' '.join(_bot_command())} run ({ROOT})")
     outcomes = asyncio.run(_main(args))

@@ -68,9 +68,12 @@ Parsed = Moment | NeedTime | Ask | Invalid
 # Times of day, as said after (or before) an hour: "jam 3 sore", "malam jam 7".
 PERIODS_PATTERN = "|".join(PERIODS)
 _PERIOD_AFTER = rf"(?:\s*(?P<after>{PERIODS_PATTERN}))?"
+# "jam 10", "pukul 9.30", "jam setengah 10" (09.30), "jam 10an" (about ten: 10.00),
+# "setengah 10" alone.
 _SPOKEN_TIME = re.compile(
     rf"(?:\b(?P<before>{PERIODS_PATTERN})\s+)?"  # "besok malam jam 7"
-    r"\b(?:jam|pukul|pkl\.?)\s*(?P<hour>\d{1,2})(?:[.:](?P<minute>\d{2}))?" + _PERIOD_AFTER
+    r"(?:\b(?:jam|pukul|pkl\.?)\s*(?P<half>setengah\s+)?|\b(?P<half_only>setengah)\s+)"
+    r"(?P<hour>\d{1,2})(?:[.:](?P<minute>\d{2}))?(?:-?an\b)?" + _PERIOD_AFTER
 )
 _CLOCK_TIME = re.compile(
     r"(?<![\d/.-])(?P<hour>\d{1,2})[.:](?P<minute>\d{2})(?![\d/.-])" + _PERIOD_AFTER
@@ -83,6 +86,7 @@ _FILLER = re.compile(
     r"\b(?:tanggal|tgl\.?|pada|nanti|interview(?:nya)?)\b"
     r"|\bhari\s+(?=(?:senin|selasa|rabu|kamis|jum'?at|sabtu|minggu|ahad)\b)"
 )
+_NEXT_WEEK = (["minggu", "depan"], ["pekan", "depan"])
 _RELATIVE = {"hari ini": 0, "besok": 1, "lusa": 2, "besok lusa": 2}
 
 
@@ -114,6 +118,10 @@ def _take_time(text: str) -> tuple[str, time | Ask | Invalid | None]:
         full_hour = hour_with_period(hour, period)
         if full_hour is None:
             return rest, Invalid("bad_time", match.group(0).strip())
+        if spoken and (match["half"] or match["half_only"]):
+            if match["minute"] is not None or full_hour == 0:
+                return rest, Invalid("bad_time", match.group(0).strip())
+            return rest, time(full_hour - 1, 30)  # "setengah 10": half way to ten
         return rest, time(full_hour, minute)
     return text, None
 
@@ -145,9 +153,13 @@ def _weekday(today: date, name: str, next_week: bool) -> date:
 
 
 def _take_date(text: str, today: date) -> date | Ask | Invalid | None:
-    text = " ".join(_FILLER.sub(" ", text).replace(",", " ").split())
+    words = _FILLER.sub(" ", text).replace(",", " ").split()
+    # A time of day without an hour ("besok pagi", "nanti sore") says the day; the hour
+    # is asked for.
+    periods = [word for word in words if word in PERIODS]
+    text = " ".join(word for word in words if word not in PERIODS)
     if not text:
-        return None
+        return today if periods else None
     if text in _RELATIVE:
         return today + timedelta(days=_RELATIVE[text])
     if text in ("minggu depan", "pekan depan", "bulan depan"):
@@ -159,6 +171,11 @@ def _take_date(text: str, today: date) -> date | Ask | Invalid | None:
     words = text.split()
     if words[0] in WEEKDAYS and len(words) <= 2 and words[1:] in ([], ["depan"], ["ini"]):
         return _weekday(today, words[0], next_week=words[1:] == ["depan"])
+    # "kamis minggu depan", "minggu depan kamis", "rabu pekan depan": that day next week.
+    if len(words) == 3 and words[0] in WEEKDAYS and words[1:] in _NEXT_WEEK:
+        return _weekday(today, words[0], next_week=True)
+    if len(words) == 3 and words[:2] in _NEXT_WEEK and words[2] in WEEKDAYS:
+        return _weekday(today, words[2], next_week=True)
     if match := _ISO.match(text):
         return _real_date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     if match := _NUMERIC.match(text):

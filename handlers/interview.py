@@ -10,6 +10,7 @@ from bot.db.schedule import DeliveryRepository, InterviewRepository
 from handlers.context import Context
 from handlers.dates import (
     PERIODS_PATTERN,
+    WEEKDAYS,
     Ask,
     Invalid,
     Moment,
@@ -39,6 +40,8 @@ STATES = (ASK_DATE, ASK_TIME, CONFIRM)
 MAX_UPCOMING = 5
 YES = {"ya", "y", "iya", "ok", "oke", "simpan", "benar", "betul", "sudah"}
 NO = {"tidak", "nggak", "gak", "batal", "bukan", "salah", "belum"}
+NEXT_WEEK = ("minggu depan", "pekan depan")
+WEEKDAY_WORDS = [[name] for name in WEEKDAYS]
 _ZONE_WORD = re.compile(r"(?<![a-z])(wita|wib|wit)(?![a-z])")
 BARE_HOUR = re.compile(rf"\d{{1,2}}(?:[.:]\d{{2}})?(?:\s+(?:{PERIODS_PATTERN}))?")
 
@@ -114,8 +117,9 @@ async def _reply_to(ctx: Context, parsed: Parsed, mode: str, asked: str, zone: s
     if isinstance(parsed, Ask):
         state = ctx.state if ctx.state and ctx.state.name in (ASK_DATE, ASK_TIME) else None
         data = {**(state.data if state else {}), "mode": mode, "zone": zone}
-        # "jam 3" is kept, so that a plain "sore" as the answer completes it.
-        data["pending"] = asked if parsed.reason == "ask_am_pm" else ""
+        # "jam 3" is kept, so that a plain "sore" as the answer completes it, and so is
+        # "minggu depan", so that "kamis" is next week's.
+        data["pending"] = asked if parsed.reason in ("ask_am_pm", "ask_which_day") else ""
         await ctx.set_state(state.name if state else ASK_DATE, data)
         return [Reply(ctx.say(f"interview_{parsed.reason}"))]
     assert isinstance(parsed, Invalid)
@@ -147,6 +151,8 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
     said_at = None
     if pending and simplify(rest) in PERIODS:
         rest, said_at = f"{pending} {rest}", ctx.state.updated_at
+    elif simplify(pending) in NEXT_WEEK and simplify(rest).split()[:1] in WEEKDAY_WORDS:
+        rest, said_at = f"{rest} {pending}", ctx.state.updated_at
     if ctx.state.name == ASK_TIME:
         day = date.fromisoformat(str(data["day"]))
         rest, typed = _typed_zone(rest)
@@ -154,7 +160,8 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
         if BARE_HOUR.fullmatch(rest):
             rest = f"jam {rest}"  # the question was "jam berapa?": "14" means 14.00
         parsed = _parse(ctx, f"{day.isoformat()} {rest}", zone)
-        if isinstance(parsed, Invalid) and parsed.reason == "unknown_date":
+        only_a_period = isinstance(parsed, NeedTime) and simplify(rest) in PERIODS
+        if only_a_period or (isinstance(parsed, Invalid) and parsed.reason == "unknown_date"):
             # Only a time was asked for; don't echo a date the user never typed.
             value, when = shorten(text), format_day(day)
             return [Reply(ctx.say("interview_time_only", value=value, day=when))]

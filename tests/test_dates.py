@@ -45,6 +45,24 @@ NOW = datetime(2026, 11, 25, 20, 0, tzinfo=JAKARTA)
         ("2028-01-10", Invalid("too_far", "Senin, 10 Januari 2028")),
         ("5 Desember pukul 25.00", Invalid("bad_time", "pukul 25.00")),
         ("kapan-kapan saja", Invalid("unknown_date", "kapan-kapan saja")),
+        # A time of day without an hour names the day; the hour is asked.
+        ("besok pagi", NeedTime(date(2026, 11, 26))),
+        ("nanti sore", NeedTime(date(2026, 11, 25))),
+        ("jumat malam", NeedTime(date(2026, 11, 27))),
+        # Half past: "setengah 10" is 09.30.
+        ("besok jam setengah 10", Moment(datetime(2026, 11, 26, 9, 30, tzinfo=JAKARTA))),
+        ("besok setengah 10", Moment(datetime(2026, 11, 26, 9, 30, tzinfo=JAKARTA))),
+        ("lusa setengah 3 sore", Moment(datetime(2026, 11, 27, 14, 30, tzinfo=JAKARTA))),
+        ("besok jam setengah 3", Ask("ask_am_pm")),
+        ("besok jam setengah 9.30", Invalid("bad_time", "jam setengah 9.30")),
+        # "jam 10an": about ten, read as 10.00 (the confirmation says 10.00).
+        ("besok jam 10an", Moment(datetime(2026, 11, 26, 10, 0, tzinfo=JAKARTA))),
+        ("besok jam 10-an", Moment(datetime(2026, 11, 26, 10, 0, tzinfo=JAKARTA))),
+        # That weekday next week, however it is put.
+        ("rabu minggu depan", NeedTime(date(2026, 12, 2))),
+        ("minggu depan rabu", NeedTime(date(2026, 12, 2))),
+        ("kamis pekan depan jam 10", Moment(datetime(2026, 12, 3, 10, 0, tzinfo=JAKARTA))),
+        ("minggu minggu depan jam 9", Moment(datetime(2026, 12, 6, 9, 0, tzinfo=JAKARTA))),
     ],
 )
 def test_indonesian_dates(text: str, expected: object) -> None:

@@ -201,3 +201,22 @@ async def test_a_new_zone_says_how_registered_interviews_read_now(
     )
     # Nothing registered, or the same zone again: nothing to say about interviews.
     assert len(await person.say("/zona WITA")) == 1
+
+
+async def test_next_week_then_a_weekday_is_that_day_next_week(
+    person: Person, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # Tuesday 1 December, 10.00 WIB
+    assert "Hari apa tepatnya?" in text_of(await person.say("/interview minggu depan"))
+    replies = await person.say("kamis jam 10")
+    assert "Kamis, 10 Desember 2026 pukul 10.00 WIB" in text_of(replies)
+
+
+async def test_a_time_of_day_without_an_hour_asks_the_hour(
+    person: Person, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    replies = await person.say("/interview besok pagi")
+    assert "Interview hari Rabu, 2 Desember 2026, jam berapa?" in text_of(replies)
+    replies = await person.say("setengah 10")
+    assert "Rabu, 2 Desember 2026 pukul 09.30 WIB" in text_of(replies)

@@ -166,6 +166,7 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         "interview_confirm": {"when", "mode"},
         "interview_confirm_hint": set(),
         "interview_draft_open": {"when", "mode"},
+        "interview_registration_stopped": set(),
         "interview_draft_blocks": {"when", "mode", "command"},
         "interview_saved": {"when", "mode", "count", "first"},
         "interview_saved_no_steps": {"when", "mode"},

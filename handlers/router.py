@@ -107,11 +107,16 @@ async def run_command(ctx: Context, name: str, args: str = "") -> list[Reply]:
         if command.replaces_flow:
             return [interview.draft_reminder(ctx, "/" + name) or draft]
         return [*await command.handler(ctx, args), draft]
+    stopped = None
     if ctx.state is not None and ctx.state.name in FLOW_STATES:
         # A command mid-flow runs at once and ends the flow; onboarding answers given so
-        # far are kept and the rest stay at their defaults.
+        # far are kept and the rest stay at their defaults. A registration that had no
+        # time yet is said to be stopped, so that nothing ends without a word.
+        if ctx.state.name in interview.STATES and name != "interview":
+            stopped = Reply(ctx.say("interview_registration_stopped"))
         await ctx.clear_state()
-    return await command.handler(ctx, args)
+    replies = await command.handler(ctx, args)
+    return replies if stopped is None else [*replies, stopped]
 
 
 def _one_of(*values: str) -> Callable[[str], bool]:

@@ -220,3 +220,14 @@ async def test_a_time_of_day_without_an_hour_asks_the_hour(
     assert "Interview hari Rabu, 2 Desember 2026, jam berapa?" in text_of(replies)
     replies = await person.say("setengah 10")
     assert "Rabu, 2 Desember 2026 pukul 09.30 WIB" in text_of(replies)
+
+
+async def test_a_command_during_a_registration_without_a_time_says_it_stopped(
+    person: Person, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    await person.say("/interview besok")
+    replies = await person.say("/tips")
+    assert "Tips interview" in replies[0].text
+    assert "Pendaftaran interview tadi aku hentikan" in replies[-1].text
+    assert await person.state() is None

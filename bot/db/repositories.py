@@ -81,13 +81,23 @@ class ConversationStateRepository:
 
     async def set(self, user_id: int, name: str, data: dict[str, Any], now: datetime) -> None:
         row = await self._session.get(ConversationState, user_id)
+        self._write(row, user_id, name, data, now)
+        await self._session.flush()
+
+    def _write(
+        self,
+        row: ConversationState | None,
+        user_id: int,
+        name: str,
+        data: dict[str, Any],
+        now: datetime,
+    ) -> None:
         if row is None:
             self._session.add(
                 ConversationState(user_id=user_id, state=name, data=data, updated_at=now)
             )
         else:
             row.state, row.data, row.updated_at = name, data, now
-        await self._session.flush()
 
     async def get_many(self, user_ids: Collection[int]) -> dict[int, StateSnapshot]:
         rows = await self._session.scalars(
@@ -110,13 +120,7 @@ class ConversationStateRepository:
             )
         }
         for user_id, (name, data) in states.items():
-            row = rows.get(user_id)
-            if row is None:
-                self._session.add(
-                    ConversationState(user_id=user_id, state=name, data=data, updated_at=now)
-                )
-            else:
-                row.state, row.data, row.updated_at = name, data, now
+            self._write(rows.get(user_id), user_id, name, data, now)
         await self._session.flush()
 
     async def clear(self, user_id: int) -> None:

@@ -161,6 +161,7 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
         "interview_bad_time": {"value"},
         "interview_no_such_date": {"value"},
         "interview_past": {"value"},
+        "interview_weekday_mismatch": {"value"},
         "interview_too_far": {"value"},
         "interview_unknown_date": {"value"},
         "interview_confirm": {"when", "mode"},

@@ -169,6 +169,13 @@ def _take_date(text: str, today: date) -> date | Ask | Invalid | None:
         unit_days = 1 if (match.group(2) or "hari") == "hari" else 7
         return today + timedelta(days=count * unit_days)
     words = text.split()
+    if len(words) > 1 and words[0] in WEEKDAYS and words[1][0].isdigit():
+        # "Jumat, 5 Desember": the date decides, but a weekday that contradicts it means
+        # one of the two is wrong, and the user is asked which.
+        dated = _take_date(" ".join(words[1:]), today)
+        if isinstance(dated, date) and dated.weekday() != WEEKDAYS[words[0]]:
+            return Invalid("weekday_mismatch", format_day(dated))
+        return dated
     if words[0] in WEEKDAYS and len(words) <= 2 and words[1:] in ([], ["depan"], ["ini"]):
         return _weekday(today, words[0], next_week=words[1:] == ["depan"])
     # "kamis minggu depan", "minggu depan kamis", "rabu pekan depan": that day next week.

@@ -63,6 +63,10 @@ NOW = datetime(2026, 11, 25, 20, 0, tzinfo=JAKARTA)
         ("minggu depan rabu", NeedTime(date(2026, 12, 2))),
         ("kamis pekan depan jam 10", Moment(datetime(2026, 12, 3, 10, 0, tzinfo=JAKARTA))),
         ("minggu minggu depan jam 9", Moment(datetime(2026, 12, 6, 9, 0, tzinfo=JAKARTA))),
+        # A weekday with the date: checked against it, and asked back when it is wrong.
+        ("Jumat, 27 November jam 10", Moment(datetime(2026, 11, 27, 10, 0, tzinfo=JAKARTA))),
+        ("kamis, 27 november", Invalid("weekday_mismatch", "Jumat, 27 November 2026")),
+        ("senin 5/12 jam 9", Invalid("weekday_mismatch", "Sabtu, 5 Desember 2026")),
     ],
 )
 def test_indonesian_dates(text: str, expected: object) -> None:

@@ -231,3 +231,12 @@ async def test_a_command_during_a_registration_without_a_time_says_it_stopped(
     assert "Tips interview" in replies[0].text
     assert "Pendaftaran interview tadi aku hentikan" in replies[-1].text
     assert await person.state() is None
+
+
+async def test_a_weekday_that_contradicts_the_date_is_asked_back(
+    person: Person, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    replies = await person.say("/interview Jumat, 5 Desember jam 10")
+    assert "Tanggal itu jatuh pada Sabtu, 5 Desember 2026" in text_of(replies)
+    assert await interviews(person) == 0

@@ -442,6 +442,8 @@ def _conversation(library: Library) -> list[Problem]:
 
     for role, phrases in talk.roles.items():
         listed(f"roles.{role}", phrases)
+    for level, phrases in talk.levels.items():
+        listed(f"levels.{level}", phrases)
     known = set(COMMANDS) | set(ALIASES)
     for line, phrases in talk.commands.items():
         if line.split()[0] not in known:

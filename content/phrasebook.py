@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Iterator
 
-from content.schema import Conversation, Role, ShortReply
+from content.schema import Conversation, Level, Role, ShortReply
 
 # A greeting opens a short message: "halo kak, pagi" is one, a long answer is not.
 GREETING_MAX_WORDS = 4
@@ -20,7 +20,7 @@ def _tokens(text: str) -> Iterator[str]:
     word: list[str] = []
     last_emoji = ""
     for char in unicodedata.normalize("NFC", text.casefold()):
-        if char.isalnum():
+        if char.isalnum() or (char == "+" and word):  # "3+ tahun" is not "3 tahun"
             word.append(char)
             last_emoji = ""
             continue
@@ -59,6 +59,10 @@ class PhraseBook:
         for role, phrases in conversation.roles.items():
             for phrase in (role, *phrases):
                 self._roles[self.key(phrase)] = role
+        self._levels: dict[str, Level] = {}
+        for level, phrases in conversation.levels.items():
+            for phrase in (level, *phrases):
+                self._levels[self.key(phrase)] = level
         self._commands = {
             self.key(phrase): command
             for command, phrases in conversation.commands.items()
@@ -79,6 +83,9 @@ class PhraseBook:
 
     def role(self, text: str) -> Role | None:
         return self._roles.get(self.key(text))
+
+    def level(self, text: str) -> Level | None:
+        return self._levels.get(self.key(text))
 
     def command(self, text: str) -> str | None:
         """The command line ("mode user") a sentence means, if it means one."""

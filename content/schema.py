@@ -16,6 +16,8 @@ from pydantic import (
 
 Mode = Literal["hr", "user"]
 Role = Literal["umum", "developer", "qa", "data"]
+# Experience: fresh graduate, 1-3 years, over 3 years, moving into IT from another field.
+Level = Literal["fresh", "junior", "senior", "switcher"]
 QuestionType = Literal["behavioural", "case", "concept", "motivation", "logistics"]
 # What an answer to each type of question is made of, in the order it is usually told.
 Part = Literal[
@@ -48,6 +50,7 @@ TYPE_PARTS: dict[str, tuple[Part, ...]] = {
 Rubric = Literal["dev_incident", "qa_bug", "data"]
 MODES: tuple[Mode, ...] = ("hr", "user")
 ROLES: tuple[Role, ...] = ("umum", "developer", "qa", "data")
+LEVELS: tuple[Level, ...] = ("fresh", "junior", "senior", "switcher")
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -92,6 +95,9 @@ class Question(_Strict):
     keywords: tuple[Keyword, ...] = Field(min_length=1)
     follow_ups: tuple[Text, ...] = Field(min_length=1, max_length=2)
     example_answer: Text | None = None
+    # The experience levels the question fits: one that presumes a job history ("why was
+    # your contract not renewed?") leaves out "fresh". All levels when left out.
+    levels: tuple[Level, ...] = Field(default=LEVELS, min_length=1)
 
     @field_validator("keywords")
     @classmethod
@@ -126,9 +132,11 @@ class Question(_Strict):
     def keyword_alternatives(self) -> list[tuple[str, ...]]:
         return [tuple(alt.strip() for alt in keyword.split("|")) for keyword in self.keywords]
 
-    def fits(self, mode: str, role: str) -> bool:
+    def fits(self, mode: str, role: str, level: str | None = None) -> bool:
+        """`level` None: the user has not said, and every question fits."""
         # Role-specific user-round questions come on top of the general ("umum") ones.
-        return self.mode == mode and (self.role == role or self.role == "umum")
+        fits_level = level is None or level in self.levels
+        return self.mode == mode and (self.role == role or self.role == "umum") and fits_level
 
 
 class AskBack(_Strict):
@@ -325,6 +333,8 @@ class Conversation(_Strict):
     greetings: tuple[Phrase, ...] = Field(min_length=1)
     # What each role is called, as typed in onboarding and in /peran.
     roles: dict[Role, tuple[Phrase, ...]]
+    # How people say their experience, in onboarding and in /level.
+    levels: dict[Level, tuple[Phrase, ...]] = Field(default_factory=dict)
     # A sentence that means a command: "mau latihan" -> "latihan", "ganti ke user" ->
     # "mode user". The key is the command line, without "/".
     commands: dict[Phrase, tuple[Phrase, ...]]

@@ -75,6 +75,9 @@ class Context:
     def mode_label(self, mode: str | None = None) -> str:
         return self.say(f"label_mode_{mode or self.user.mode}")
 
+    def level_label(self) -> str:
+        return self.say(f"label_level_{self.user.level or 'unknown'}")
+
     def role_label(self, role: str | None = None) -> str:
         return self.say(f"label_role_{role or self.user.role}")
 

@@ -1,4 +1,4 @@
-"""/start: greets the user and asks role, daily time and time zone. Every step can be
+"""/start: greets the user and asks role, experience, daily time and time zone. Every step can be
 skipped, and the defaults (umum, pukul 07.00, WIB) stay in place."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from handlers.parsing import (
     shorten,
     zone_name,
 )
-from handlers.settings import reschedule, role_buttons, zone_buttons
+from handlers.settings import level_buttons, reschedule, role_buttons, zone_buttons
 from handlers.types import Button, Reply
 from scheduler.store import reactivate
 from scheduler.timing import is_quiet_time
 
 STATE = "onboarding"
-STEPS = ("role", "time", "zone")
+STEPS = ("role", "level", "time", "zone")
 SUGGESTED_TIMES = ("06.00", "07.00", "12.00", "19.00")
 
 
@@ -26,6 +26,8 @@ def _step_reply(ctx: Context, step: str, prefix_text: str = "") -> Reply:
     skip = ctx.button("button_skip", f"v1:ob:{step}:skip")
     if step == "role":
         text, buttons = ctx.say("ask_role"), role_buttons(ctx, "v1:ob:role")
+    elif step == "level":
+        text, buttons = ctx.say("ask_level"), level_buttons(ctx, "v1:ob:level")
     elif step == "time":
         text = ctx.say("ask_time")
         buttons = tuple(Button(t, f"v1:ob:time:{t}") for t in SUGGESTED_TIMES)
@@ -75,6 +77,12 @@ async def _apply(ctx: Context, step: str, value: str) -> str | None:
         if role is None:
             return "bad_role"
         ctx.user.role = role
+        return None
+    if step == "level":
+        level = ctx.library.phrases().level(value)
+        if level is None:
+            return "bad_level"
+        ctx.user.level = level
         return None
     if step == "time":
         daily_time = parse_time(value)

@@ -47,5 +47,5 @@ async def next_question(
     served: ServedItemRepository, library: Library, user: User, mode: str
 ) -> Question | None:
     """The user's next practice question for a round and their role."""
-    pool = [q for q in library.questions if q.fits(mode, user.role)]
+    pool = [q for q in library.questions if q.fits(mode, user.role, user.level)]
     return pick_next(pool, await served.last_served(user.id, "question"), user.id)

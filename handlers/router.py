@@ -17,7 +17,7 @@ from bot.clock import Clock, utc_now
 from bot.db.repositories import ConversationStateRepository, UserRepository
 from bot.db.schedule import DeliveryRepository
 from content.loader import Library
-from content.schema import MODES, ROLES
+from content.schema import LEVELS, MODES, ROLES
 from handlers import (
     ask_back,
     help,
@@ -68,7 +68,10 @@ COMMANDS: dict[str, Command] = {
     "peran": Command(
         settings.role, 2, lambda ctx, args: ctx.library.phrases().role(args) is not None
     ),
-    "pengingat": Command(settings.reminder, 1),
+    "level": Command(
+        settings.level, 4, lambda ctx, args: ctx.library.phrases().level(args) is not None
+    ),
+    "pengingat": Command(settings.reminder, 3),
     "zona": Command(settings.zone, 1),
     "tanya_balik": Command(ask_back.show, 0),
     "bantuan": Command(help.show_help, 0),
@@ -132,6 +135,7 @@ class ButtonAction:
 BUTTONS: dict[str, ButtonAction] = {
     "mode": ButtonAction(_one_of(*MODES), mode.switch),
     "role": ButtonAction(_one_of(*ROLES), settings.role),
+    "level": ButtonAction(_one_of(*LEVELS), settings.level),
     "zone": ButtonAction(_one_of(*ZONES), settings.zone),
     "tips": ButtonAction(_one_of("more"), tips.send_tip),
     "latihan": ButtonAction(practice.button_allowed, practice.button),

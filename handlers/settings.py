@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.db.schedule import DeliveryRepository, InterviewRepository
+from content.schema import LEVELS
 from handlers.context import Context
 from handlers.dates import format_moment
 from handlers.parsing import (
@@ -31,6 +32,10 @@ def role_buttons(ctx: Context, prefix: str) -> tuple[Button, ...]:
     return tuple(ctx.button(f"label_role_{role}", f"{prefix}:{role}") for role in ROLE_ORDER)
 
 
+def level_buttons(ctx: Context, prefix: str) -> tuple[Button, ...]:
+    return tuple(ctx.button(f"label_level_{level}", f"{prefix}:{level}") for level in LEVELS)
+
+
 def zone_buttons(prefix: str) -> tuple[Button, ...]:
     return tuple(Button(name, f"{prefix}:{name}") for name in ZONES)
 
@@ -44,6 +49,17 @@ async def role(ctx: Context, args: str = "") -> list[Reply]:
         return [Reply(ctx.say("bad_role", value=shorten(args)), role_buttons(ctx, "v1:role"))]
     ctx.user.role = new_role
     return [Reply(ctx.say("role_set", role=ctx.role_label()), edit=bool(ctx.inbound.payload))]
+
+
+async def level(ctx: Context, args: str = "") -> list[Reply]:
+    if not args:
+        text = ctx.say("level_current", level=ctx.level_label())
+        return [Reply(text, level_buttons(ctx, "v1:level"))]
+    new_level = ctx.library.phrases().level(args)
+    if new_level is None:
+        return [Reply(ctx.say("bad_level", value=shorten(args)), level_buttons(ctx, "v1:level"))]
+    ctx.user.level = new_level
+    return [Reply(ctx.say("level_set", level=ctx.level_label()), edit=bool(ctx.inbound.payload))]
 
 
 async def reminder(ctx: Context, args: str = "") -> list[Reply]:

@@ -18,6 +18,7 @@ from tests.answers import first_question, model_answer
 SESSION = [
     "/start",
     "2",  # the second option: Developer
+    "3+ tahun",
     "07.00",
     "WITA",
     "/mode user",

@@ -19,6 +19,8 @@ async def test_onboarding_stores_role_time_and_zone(person: Person) -> None:
     assert "v1:ob:role:skip" in payloads_of(replies)
 
     replies = await person.tap("v1:ob:role:developer")
+    assert "pengalaman kerjamu" in text_of(replies)
+    replies = await person.say("1-3 tahun")
     assert "Jam berapa" in text_of(replies)
     replies = await person.say("06.30")
     assert "zona waktu" in text_of(replies)
@@ -29,8 +31,9 @@ async def test_onboarding_stores_role_time_and_zone(person: Person) -> None:
     assert "/mode user" in done
 
     user = await person.user()
-    assert (user.role, user.daily_time, user.timezone) == (
+    assert (user.role, user.level, user.daily_time, user.timezone) == (
         "developer",
+        "junior",
         time(6, 30),
         "Asia/Makassar",
     )
@@ -40,11 +43,17 @@ async def test_onboarding_stores_role_time_and_zone(person: Person) -> None:
 async def test_every_onboarding_step_can_be_skipped(person: Person) -> None:
     await person.say("/start")
     await person.tap("v1:ob:role:skip")
+    await person.tap("v1:ob:level:skip")
     await person.say("lewati")
     replies = await person.tap("v1:ob:zone:skip")
     assert "pukul 07.00 WIB" in text_of(replies)
     user = await person.user()
-    assert (user.role, user.daily_time, user.timezone) == ("umum", time(7, 0), "Asia/Jakarta")
+    assert (user.role, user.level, user.daily_time, user.timezone) == (
+        "umum",
+        None,
+        time(7, 0),
+        "Asia/Jakarta",
+    )
 
 
 async def test_bad_onboarding_answer_is_explained_and_the_step_repeats(person: Person) -> None:
@@ -53,6 +62,10 @@ async def test_bad_onboarding_answer_is_explained_and_the_step_repeats(person: P
     assert "Peran “astronot” belum ada" in text_of(replies)
     assert await person.state() == ("onboarding", {"step": "role"})
     await person.say("qa")
+    replies = await person.say("lima tahun lebih")
+    assert "“lima tahun lebih” belum aku kenal" in text_of(replies)
+    assert await person.state() == ("onboarding", {"step": "level"})
+    await person.say("senior")
     replies = await person.say("25.00")
     assert "“25.00” bukan jam" in text_of(replies)
     assert await person.state() == ("onboarding", {"step": "time"})

@@ -20,13 +20,13 @@ async def test_upgrade_from_empty_creates_every_table(database_url: str) -> None
     try:
         assert await migrate.current_revision(engine) is None
         await migrate.upgrade(engine)
-        assert await migrate.current_revision(engine) == "0007"
+        assert await migrate.current_revision(engine) == "0008"
         async with engine.connect() as connection:
             tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
         assert set(Base.metadata.tables) <= tables
         # Running it again on an up-to-date database changes nothing and does not fail.
         await migrate.upgrade(engine)
-        assert await migrate.current_revision(engine) == "0007"
+        assert await migrate.current_revision(engine) == "0008"
     finally:
         await engine.dispose()
 
@@ -117,7 +117,7 @@ def db_upgrade(database_url: str) -> subprocess.CompletedProcess[str]:
 def test_db_upgrade_command_reports_the_revision(database_url: str) -> None:
     result = db_upgrade(database_url)
     assert result.returncode == 0, result.stderr
-    assert "revision 0007" in result.stdout
+    assert "revision 0008" in result.stdout
     if database_url.startswith("sqlite"):
         database = make_url(database_url).database
         assert database is not None and Path(database).is_file()
@@ -128,7 +128,7 @@ def test_a_url_without_the_async_driver_gets_it(database_url: str) -> None:
     plain = database_url.replace("+asyncpg", "").replace("+aiosqlite", "")
     result = db_upgrade(plain)
     assert result.returncode == 0, result.stderr
-    assert "revision 0007" in result.stdout
+    assert "revision 0008" in result.stdout
 
 
 def test_an_unreachable_database_is_named_without_its_password() -> None:

@@ -155,7 +155,7 @@ async def test_no_daily_question_while_onboarding_waits_for_an_answer(harness: H
     (daily,) = harness.texts(1)
     assert "Latihan harian" in daily and "Soal latihan hari ini" not in daily
     replies = await harness.say(1, "data")
-    assert "2/3" in replies[0].text  # the reply still answers onboarding
+    assert "2/4" in replies[0].text  # the reply still answers onboarding
     # Left half-way for a day, onboarding no longer holds the daily question back.
     await harness.tick_at(utc(2026, 12, 2, 0, 0))
     assert "Soal latihan hari ini" in harness.texts(1)[-1]

@@ -219,6 +219,81 @@ async def test_a_bare_small_hour_is_that_hour_and_refused_as_quiet(person: Perso
 async def test_the_daily_time_in_words_in_onboarding(person: Person) -> None:
     await person.say("/start")
     await person.say("qa tester")
+    await person.say("fresh graduate")
     replies = await person.say("jam 7 malam")
     assert (await person.user()).daily_time == time(19, 0)
-    assert "3/3" in text_of(replies)
+    assert "4/4" in text_of(replies)
+
+
+@pytest.mark.parametrize(
+    ("typed", "level"),
+    [
+        ("fresh graduate", "fresh"),
+        ("Baru lulus", "fresh"),
+        ("1-3 tahun", "junior"),
+        ("1–3 tahun", "junior"),
+        ("3+ tahun", "senior"),
+        ("lebih dari 3 tahun", "senior"),
+        ("pindah karier", "switcher"),
+    ],
+)
+async def test_the_experience_level_as_people_say_it(
+    person: Person, typed: str, level: str
+) -> None:
+    replies = await person.say(f"/level {typed}")
+    assert "pengalamanmu sekarang" in text_of(replies)
+    assert (await person.user()).level == level
+
+
+async def test_level_alone_shows_it_with_buttons_and_a_bad_one_changes_nothing(
+    person: Person,
+) -> None:
+    replies = await person.say("/level")
+    assert "Pengalamanmu tercatat: belum diisi" in text_of(replies)
+    assert payloads_of(replies) == [
+        "v1:level:fresh",
+        "v1:level:junior",
+        "v1:level:senior",
+        "v1:level:switcher",
+    ]
+    assert "“astronot” belum aku kenal" in text_of(await person.say("/level astronot"))
+    assert (await person.user()).level is None
+    await person.tap("v1:level:senior")
+    assert (await person.user()).level == "senior"
+    assert "Tombol itu sudah tidak berlaku" in text_of(await person.tap("v1:level:ceo"))
+    assert (await person.user()).level == "senior"
+
+
+async def test_onboarding_asks_the_level_second(person: Person) -> None:
+    replies = await person.say("/start")
+    await person.say("developer")
+    assert (await person.state()) == ("onboarding", {"step": "level"})
+    replies = await person.tap("v1:ob:level:fresh")
+    assert "3/4" in text_of(replies)
+    assert (await person.user()).level == "fresh"
+
+
+async def test_a_fresh_graduate_never_gets_a_question_that_presumes_a_job(
+    person: Person,
+) -> None:
+    library = person.app.coach.library
+    presumes_job = {q.id for q in library.questions if "fresh" not in q.levels}
+    assert presumes_job  # the content marks some
+    await person.say("/level fresh graduate")
+    pool = [q for q in library.questions if q.mode == "hr" and q.role == "umum"]
+    asked = set()
+    for _ in range(len(pool) + 5):
+        await person.say("/latihan")
+        state = await person.state()
+        assert state is not None
+        asked.add(str(state[1]["question_id"]))
+    assert asked and not asked & presumes_job
+    assert len(asked) == len([q for q in pool if "fresh" in q.levels])
+    # Someone with a job history gets them.
+    await person.say("/level 3+ tahun")
+    for _ in range(len(pool) + 5):
+        await person.say("/latihan")
+        state = await person.state()
+        assert state is not None
+        asked.add(str(state[1]["question_id"]))
+    assert presumes_job & asked

@@ -36,6 +36,9 @@ async def test_whole_session_over_polling(polling: Running) -> None:
     assert "v1:ob:role:developer" in keyboard_payloads(ask_role)
 
     await polling.tap("v1:ob:role:developer", message_id=ask_role["message_id"])
+    ask_level = fake.sent(CHAT)[-1]
+    assert "pengalaman kerjamu" in ask_level["text"]
+    await polling.tap("v1:ob:level:junior", message_id=ask_level["message_id"])
     assert "Jam berapa" in fake.sent(CHAT)[-1]["text"]
     (ask_zone,) = await polling.say("07.00")
     assert "zona waktu" in ask_zone["text"]
@@ -60,7 +63,7 @@ async def test_whole_session_over_polling(polling: Running) -> None:
     async with polling.app.sessions() as session:
         attempts = list(await session.scalars(select(PracticeAttempt)))
     assert [a.answer for a in attempts] == [answer]
-    assert len(fake.answered_callbacks) == 1
+    assert len(fake.answered_callbacks) == 2  # the role and the level buttons
 
 
 async def test_commands_menu_is_set_in_indonesian(polling: Running) -> None:

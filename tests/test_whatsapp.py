@@ -147,7 +147,9 @@ async def test_a_coaching_session_with_the_bots_own_buttons_and_lists(
     assert "Halo, Rina!" in body_of(welcome)
     assert "v1:ob:role:developer" in choices(welcome)  # five roles: a list
     assert welcome["interactive"]["type"] == "list"
-    (ask_time,) = await whatsapp.tap("v1:ob:role:developer", "Developer")
+    (ask_level,) = await whatsapp.tap("v1:ob:role:developer", "Developer")
+    assert "pengalaman kerjamu" in body_of(ask_level)
+    (ask_time,) = await whatsapp.tap("v1:ob:level:junior", "1–3 tahun")
     assert "Jam berapa" in body_of(ask_time)
     (ask_zone,) = await whatsapp.say("07.00")
     assert "zona waktu" in body_of(ask_zone)

@@ -58,6 +58,8 @@ class User(Base):
     alt_external_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     display_name: Mapped[str] = mapped_column(String(128), default="")
     role: Mapped[str] = mapped_column(String(16), default="umum")
+    # Experience level (fresh, junior, senior, switcher); None until the user says.
+    level: Mapped[str | None] = mapped_column(String(16), default=None)
     mode: Mapped[str] = mapped_column(String(8), default="hr")
     timezone: Mapped[str] = mapped_column(String(32), default="Asia/Jakarta")
     daily_time: Mapped[time] = mapped_column(Time, default=time(7, 0))

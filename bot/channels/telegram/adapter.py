@@ -38,6 +38,7 @@ MENU_COMMANDS = (
     "batal",
     "tanya_balik",
     "peran",
+    "level",
     "pengingat",
     "zona",
     "jeda",

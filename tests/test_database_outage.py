@@ -15,16 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
+import pgserver
+from pgserver._commands import pg_ctl
 from sqlalchemy.engine import make_url
 
 from content.loader import load_library
 from tests.databases import create_database
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_harness import WEBHOOK_SECRET, local_webhook_url, running_webhook
-
-pgserver = pytest.importorskip("pgserver")
-from pgserver._commands import pg_ctl  # noqa: E402
 
 OUTAGE_SECONDS = 10
 FIRST_CHAT = 9100

@@ -1,8 +1,8 @@
 """The countdown plan over a grid of interviews (today, tomorrow, in 2 and 7 days; at
-07.00, 10.00 and 19.00), walked hour by hour through the real scheduler and the fake
-Bot API. Asserted on the text the user receives: nothing says "besok" or "malam ini"
-when that is false, "N jam lagi" is true when it arrives, and after "berhenti belajar"
-nothing that day asks for study."""
+07.00, 10.00 and 19.00; registered at 06.30), walked hour by hour through the real
+scheduler and the fake Bot API. Asserted on the text the user receives: nothing says
+"besok" or "malam ini" when that is false, "N jam lagi" is true when it arrives, and
+after "berhenti belajar" nothing that day asks for study."""
 
 from __future__ import annotations
 
@@ -44,14 +44,16 @@ async def _walk(harness: Harness, until: datetime) -> list[tuple[datetime, str]]
     return received
 
 
-@pytest.mark.parametrize("days", [0, 1, 2, 7])
-@pytest.mark.parametrize("hour", [7, 10, 19])
+# Interviews in 0, 1, 2 and 7 days at 07.00, 10.00 and 19.00, less today's 07.00, which
+# is half an hour after the registration and so has no plan to speak of.
+GRID = [(days, hour) for days in (0, 1, 2, 7) for hour in (7, 10, 19) if (days, hour) != (0, 7)]
+
+
+@pytest.mark.parametrize(("days", "hour"), GRID)
 async def test_the_plan_says_only_what_is_true_when_it_arrives(
     harness: Harness, days: int, hour: int
 ) -> None:
     starts = (REGISTERED + timedelta(days=days)).replace(hour=hour, minute=0)
-    if starts <= REGISTERED + timedelta(minutes=30):
-        pytest.skip("an interview that has started cannot be registered")
     harness.clock.now = REGISTERED.astimezone(UTC)
     when = f"{starts.day} {MONTH_NAMES[starts.month - 1]} {starts.year} {hour:02d}.00 user"
     await register(harness, CHAT, when)

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pgserver
-from pgserver._commands import pg_ctl
 from sqlalchemy.engine import make_url
 
 from content.loader import load_library
@@ -33,6 +31,8 @@ CHATS = 6
 def own_postgres() -> Iterator[Any]:
     with tempfile.TemporaryDirectory(prefix="coach-pg-") as folder, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pgserver  # here, where its warning about XDG_RUNTIME_DIR is silenced
+
         server = pgserver.get_server(Path(folder), cleanup_mode="delete")
         try:
             yield server
@@ -41,6 +41,8 @@ def own_postgres() -> Iterator[Any]:
 
 
 def _stop(server: Any) -> None:
+    from pgserver._commands import pg_ctl
+
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
 
 

@@ -102,14 +102,13 @@ ButtonHandler = Callable[[Context, str], Awaitable[list[Reply] | None]]
 
 async def run_command(ctx: Context, name: str, args: str = "") -> list[Reply]:
     command = COMMANDS[name]
-    draft = interview.draft_reminder(ctx)
+    # An interview waiting to be saved is never dropped by another command: one that would
+    # start a flow of its own waits until it is saved or discarded, any other runs and the
+    # draft is shown again under it.
+    waiting = "/" + name if command.replaces_flow else None
+    draft = interview.draft_reminder(ctx, waiting)
     if draft is not None:
-        # An interview waiting to be saved is never dropped by another command: one that
-        # would start a flow of its own waits until it is saved or discarded, any other
-        # runs and the draft is shown again under it.
-        if command.replaces_flow:
-            return [interview.draft_reminder(ctx, "/" + name) or draft]
-        return [*await command.handler(ctx, args), draft]
+        return [draft] if waiting else [*await command.handler(ctx, args), draft]
     stopped = None
     if ctx.state is not None and ctx.state.name in FLOW_STATES:
         # A command mid-flow runs at once and ends the flow; onboarding answers given so
@@ -165,11 +164,8 @@ def parse_command(text: str) -> tuple[str, str] | None:
 
 def _flow_claims_word(ctx: Context, text: str) -> bool:
     """A yes or no at the interview confirmation, which no phrase may take."""
-    return (
-        ctx.state is not None
-        and ctx.state.name == interview.CONFIRM
-        and (interview.is_yes_or_no(text))
-    )
+    confirming = ctx.state is not None and ctx.state.name == interview.CONFIRM
+    return confirming and interview.is_yes_or_no(text)
 
 
 def _flow_claims(ctx: Context, text: str, name: str, args: str) -> bool:

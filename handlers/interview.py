@@ -41,6 +41,8 @@ MAX_UPCOMING = 5
 YES = {"ya", "y", "iya", "ok", "oke", "simpan", "benar", "betul", "sudah"}
 NO = {"tidak", "nggak", "gak", "batal", "bukan", "salah", "belum"}
 NEXT_WEEK = ("minggu depan", "pekan depan")
+# How a correction at the confirmation starts: "bukan, ...", "eh, maksudnya ...".
+_CORRECTION = re.compile(r"^(?:(?:bukan|salah|eh|ralat|maaf|maksudnya|maksudku)[\s,.:!-]*)+")
 WEEKDAY_WORDS = [[name] for name in WEEKDAYS]
 _ZONE_WORD = re.compile(r"(?<![a-z])(wita|wib|wit)(?![a-z])")
 BARE_HOUR = re.compile(rf"\d{{1,2}}(?:[.:]\d{{2}})?(?:\s+(?:{PERIODS_PATTERN}))?")
@@ -145,7 +147,8 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
             return await save(ctx) or []
         if word in NO:
             return await discard(ctx) or []
-        return [Reply(ctx.say("interview_confirm_hint"))]
+        corrected = await _correct(ctx, text, mode)
+        return corrected or [Reply(ctx.say("interview_confirm_hint"))]
     rest, mode = _split_mode(text, mode)
     pending = str(data.get("pending", ""))
     said_at = None
@@ -167,6 +170,28 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
             return [Reply(ctx.say("interview_time_only", value=value, day=when))]
         return await _reply_to(ctx, parsed, mode, rest, zone)
     return await _answer_parse(ctx, rest, mode, said_at)
+
+
+async def _correct(ctx: Context, text: str, mode: str) -> list[Reply] | None:
+    """A correction at the confirmation edits the draft: "jamnya 14.00" keeps the day,
+    "bukan, kamis minggu depan" keeps the time, a whole date and time replaces both. None
+    when the text is neither, and the confirmation is asked again."""
+    assert ctx.state is not None
+    rest = _CORRECTION.sub("", simplify(text)).replace("jamnya", "jam")
+    if rest.isdigit():
+        return None  # "1": an option picked from the buttons, not a date
+    rest, mode = _split_mode(rest, mode)
+    rest, typed = _typed_zone(rest)
+    zone = typed or _zone_of(ctx, ctx.state.data)
+    draft = local(datetime.fromisoformat(str(ctx.state.data["starts_at"])), zone)
+    parsed = _parse(ctx, rest, zone)
+    if isinstance(parsed, NeedTime):  # a new day, the same time
+        parsed = _parse(ctx, f"{parsed.day.isoformat()} {draft:%H.%M}", zone)
+    elif isinstance(parsed, Ask) and parsed.reason == "ask_date":  # a new time, the same day
+        parsed = _parse(ctx, f"{draft.date().isoformat()} {rest}", zone)
+    if isinstance(parsed, Invalid) and parsed.reason == "unknown_date":
+        return None
+    return await _reply_to(ctx, parsed, mode, rest, zone)
 
 
 # "besok jam 10 sama user", "jumat jam 9 di kantor": words after the date that may be

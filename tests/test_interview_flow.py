@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from bot.db.schedule import InterviewRepository
 from tests.conftest import FakeClock, Person, payloads_of, text_of
 
@@ -240,3 +242,29 @@ async def test_a_weekday_that_contradicts_the_date_is_asked_back(
     replies = await person.say("/interview Jumat, 5 Desember jam 10")
     assert "Tanggal itu jatuh pada Sabtu, 5 Desember 2026" in text_of(replies)
     assert await interviews(person) == 0
+
+
+async def test_a_correction_at_the_confirmation_edits_the_draft(
+    person: Person, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # Tuesday 1 December, 10.00 WIB
+    await person.say("/interview kamis jam 10 user")
+    replies = await person.say("bukan, kamis minggu depan")
+    assert "Interview user pada Kamis, 10 Desember 2026 pukul 10.00 WIB" in text_of(replies)
+    replies = await person.say("jamnya 14.00")
+    assert "Kamis, 10 Desember 2026 pukul 14.00 WIB. Sudah benar?" in text_of(replies)
+    replies = await person.say("eh maksudnya 11 Desember jam 9 pagi")
+    assert "Jumat, 11 Desember 2026 pukul 09.00 WIB" in text_of(replies)
+    assert "Tersimpan!" in text_of(await person.say("ya"))
+    assert await interviews(person) == 1
+
+
+@pytest.mark.parametrize("text", ["hmm", "1", "apa ya", "kamu yakin?"])
+async def test_what_is_no_correction_asks_the_confirmation_again(
+    person: Person, clock: FakeClock, text: str
+) -> None:
+    clock.now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    await person.say("/interview besok 10.00")
+    before = await person.state()
+    assert "Pilih Simpan" in text_of(await person.say(text))
+    assert await person.state() == before

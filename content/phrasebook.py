@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Iterator
+from functools import lru_cache, partial
 
 from content.schema import Conversation, Level, Role, ShortReply
 
+KEYS_KEPT = 32  # the messages in flight at once; each is asked about a few times
 # A greeting opens a short message: "halo kak, pagi" is one, a long answer is not.
 GREETING_MAX_WORDS = 4
 # Marks that change how an emoji looks, not what it says: skin tones, the emoji style.
@@ -54,6 +56,9 @@ def is_emoji_only(key: str) -> bool:
 class PhraseBook:
     def __init__(self, conversation: Conversation) -> None:
         self._fillers = frozenset(conversation.fillers)
+        # The router asks about one message several times (a command? small talk? a
+        # greeting?): it is read once.
+        self._key = lru_cache(maxsize=KEYS_KEPT)(partial(phrase_key, fillers=self._fillers))
         self._greetings = {self.key(phrase) for phrase in conversation.greetings}
         self._roles: dict[str, Role] = {}
         for role, phrases in conversation.roles.items():
@@ -79,7 +84,7 @@ class PhraseBook:
         ]
 
     def key(self, text: str) -> str:
-        return phrase_key(text, self._fillers)
+        return self._key(text)
 
     def role(self, text: str) -> Role | None:
         return self._roles.get(self.key(text))

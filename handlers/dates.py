@@ -86,7 +86,8 @@ _FILLER = re.compile(
     r"\b(?:tanggal|tgl\.?|pada|nanti|interview(?:nya)?)\b"
     r"|\bhari\s+(?=(?:senin|selasa|rabu|kamis|jum'?at|sabtu|minggu|ahad)\b)"
 )
-_NEXT_WEEK = (["minggu", "depan"], ["pekan", "depan"])
+NEXT_WEEK = ("minggu depan", "pekan depan")
+_NEXT_WEEK = [phrase.split() for phrase in NEXT_WEEK]
 _RELATIVE = {"hari ini": 0, "besok": 1, "lusa": 2, "besok lusa": 2}
 
 
@@ -156,13 +157,12 @@ def _take_date(text: str, today: date) -> date | Ask | Invalid | None:
     words = _FILLER.sub(" ", text).replace(",", " ").split()
     # A time of day without an hour ("besok pagi", "nanti sore") says the day; the hour
     # is asked for.
-    periods = [word for word in words if word in PERIODS]
     text = " ".join(word for word in words if word not in PERIODS)
     if not text:
-        return today if periods else None
+        return today if words else None
     if text in _RELATIVE:
         return today + timedelta(days=_RELATIVE[text])
-    if text in ("minggu depan", "pekan depan", "bulan depan"):
+    if text in (*NEXT_WEEK, "bulan depan"):
         return Ask("ask_which_day")
     if match := _IN_DAYS.match(text):
         count = int(match.group(1) or match.group(3) or 1)

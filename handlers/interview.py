@@ -9,6 +9,7 @@ from datetime import date, datetime
 from bot.db.schedule import DeliveryRepository, InterviewRepository
 from handlers.context import Context
 from handlers.dates import (
+    NEXT_WEEK,
     PERIODS_PATTERN,
     WEEKDAYS,
     Ask,
@@ -40,10 +41,8 @@ STATES = (ASK_DATE, ASK_TIME, CONFIRM)
 MAX_UPCOMING = 5
 YES = {"ya", "y", "iya", "ok", "oke", "simpan", "benar", "betul", "sudah"}
 NO = {"tidak", "nggak", "gak", "batal", "bukan", "salah", "belum"}
-NEXT_WEEK = ("minggu depan", "pekan depan")
 # How a correction at the confirmation starts: "bukan, ...", "eh, maksudnya ...".
 _CORRECTION = re.compile(r"^(?:(?:bukan|salah|eh|ralat|maaf|maksudnya|maksudku)[\s,.:!-]*)+")
-WEEKDAY_WORDS = [[name] for name in WEEKDAYS]
 _ZONE_WORD = re.compile(r"(?<![a-z])(wita|wib|wit)(?![a-z])")
 BARE_HOUR = re.compile(rf"\d{{1,2}}(?:[.:]\d{{2}})?(?:\s+(?:{PERIODS_PATTERN}))?")
 
@@ -101,17 +100,20 @@ async def _answer_parse(
     return await _reply_to(ctx, _parse(ctx, rest, zone, said_at), mode, rest, zone)
 
 
+def _save_or_discard(ctx: Context) -> tuple[Button, ...]:
+    return (
+        ctx.button("button_save", "v1:iv:save"),
+        ctx.button("button_discard", "v1:iv:discard"),
+    )
+
+
 async def _reply_to(ctx: Context, parsed: Parsed, mode: str, asked: str, zone: str) -> list[Reply]:
     if isinstance(parsed, Moment):
         data = {"starts_at": parsed.value.isoformat(), "mode": mode, "zone": zone}
         await ctx.set_state(CONFIRM, data)
-        buttons = (
-            ctx.button("button_save", "v1:iv:save"),
-            ctx.button("button_discard", "v1:iv:discard"),
-        )
         when = _when_in(ctx, parsed.value, zone)
         text = ctx.say("interview_confirm", when=when, mode=_mode_label(ctx, mode))
-        return [Reply(text, buttons)]
+        return [Reply(text, _save_or_discard(ctx))]
     if isinstance(parsed, NeedTime):
         data = {"day": parsed.day.isoformat(), "mode": mode, "zone": zone}
         await ctx.set_state(ASK_TIME, data)
@@ -154,7 +156,7 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
     said_at = None
     if pending and simplify(rest) in PERIODS:
         rest, said_at = f"{pending} {rest}", ctx.state.updated_at
-    elif simplify(pending) in NEXT_WEEK and simplify(rest).split()[:1] in WEEKDAY_WORDS:
+    elif simplify(pending) in NEXT_WEEK and simplify(rest).partition(" ")[0] in WEEKDAYS:
         rest, said_at = f"{rest} {pending}", ctx.state.updated_at
     if ctx.state.name == ASK_TIME:
         day = date.fromisoformat(str(data["day"]))
@@ -235,11 +237,7 @@ def draft_reminder(ctx: Context, waiting_command: str | None = None) -> Reply | 
         text = ctx.say("interview_draft_open", when=when, mode=mode)
     else:
         text = ctx.say("interview_draft_blocks", when=when, mode=mode, command=waiting_command)
-    buttons = (
-        ctx.button("button_save", "v1:iv:save"),
-        ctx.button("button_discard", "v1:iv:discard"),
-    )
-    return Reply(text, buttons)
+    return Reply(text, _save_or_discard(ctx))
 
 
 async def save(ctx: Context) -> list[Reply] | None:
